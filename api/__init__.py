@@ -1,0 +1,1 @@
+"""The thin adapters: REST and WebSocket app, CLI."""

@@ -1,0 +1,44 @@
+"""`create_app()`: the FastAPI app, with a lifespan that owns every resource."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api import errors
+from api.routes import health, intents, kb, live, pages, products, recommendations, rooms
+from api.services import Services, build_services
+from api.settings import Settings
+from knowledge.embedder import Embedder
+
+
+def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
+    """Build the app; settings are read here (never at import), resources in the lifespan."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services: Services = build_services(settings, embedder=embedder)
+        app.state.services = services
+        live_hub = services.live
+        if live_hub is not None and hasattr(live_hub, "start"):
+            await live_hub.start()
+        try:
+            yield
+        finally:
+            if live_hub is not None and hasattr(live_hub, "stop"):
+                await live_hub.stop()
+            services.close()
+
+    app = FastAPI(title="CueCard", version="0.1.0", lifespan=lifespan,
+                  description="Copilot for live-stream commerce: teleprompter cards, bot answers, cross-sell.")
+    app.state.settings = settings
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+                       allow_headers=["*"])
+    errors.install(app)
+    for module in (health, intents, kb, products, recommendations, rooms, live, pages):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,7 @@
+"""Routes for rooms (filled in by its issue)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,72 @@
+"""Everything the app serves with, built once from `Settings` and owned by the lifespan.
+
+Each part of the product builds its own section; the domain objects take explicit arguments,
+so the same objects can be built from Python or the CLI without FastAPI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.settings import Settings
+from knowledge.embedder import Embedder, load_embedder
+from knowledge.store import Store
+
+
+@dataclass
+class Services:
+    """The resources of one running app."""
+
+    settings: Settings
+    store: Store
+    embedder: Embedder
+    # --- issue 3: comment understanding ---
+    pipeline: Any = None
+    # --- issue 4: knowledge base, answers, compliance ---
+    kb: Any = None
+    answerer: Any = None
+    compliance: Any = None
+    # --- issue 5: recommendations ---
+    recommender: Any = None
+    # --- issue 6: live rooms ---
+    live: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def versions(self) -> dict[str, Any]:
+        """Which model, store and versions are loaded, for /health."""
+        models = {m["kind"]: m["version"] for m in self.store.list_models() if m["active"]}
+        return {
+            "embedding_model": self.embedder.name,
+            "embedding_dim": self.embedder.dim,
+            "store": self.store.engine.dialect.name,
+            "schema_version": self.store.schema_version(),
+            "models": models,
+        }
+
+    def close(self) -> None:
+        """Release what the services hold."""
+        self.store.close()
+
+
+def build_store(settings: Settings) -> Store:
+    """Open (and migrate) the store the settings name, creating the data directory."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Store(settings.resolved_database_url)
+
+
+def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
+    """Build every resource; `embedder` may be injected (tests reuse one loaded model)."""
+    store = build_store(settings)
+    if settings.load_demo and store.count_products() == 0:
+        from knowledge.demo import seed_demo
+
+        seed_demo(store)
+    emb = embedder or load_embedder(settings.embedding_model, settings.embedding_batch_size,
+                                    settings.embedding_cache_size)
+    services = Services(settings=settings, store=store, embedder=emb)
+    # --- issue 3: comment understanding (build services.pipeline here) ---
+    # --- issue 4: knowledge base (build services.kb, .answerer, .compliance here) ---
+    # --- issue 5: recommendations (build services.recommender here) ---
+    # --- issue 6: live rooms (build services.live here) ---
+    return services

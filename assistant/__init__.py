@@ -1,0 +1,1 @@
+"""Comment understanding, answers and compliance for the live room."""

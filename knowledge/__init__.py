@@ -1,0 +1,1 @@
+"""The shop's knowledge: storage, embeddings, documents and retrieval."""

@@ -1,0 +1,1 @@
+"""Cross-sell recommendations from purchase history, re-ranked by what is live."""
