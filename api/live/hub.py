@@ -1,0 +1,399 @@
+"""The live hub: rooms, their subscribers, and the path from a stored comment to a card on screen.
+
+    ingest ─► CommentWriter (group commit, ack after commit)
+           ─► room backlog ─► analyzer task ─► [model thread] pipeline.process + CardBoard.update
+                                            ─► `cards` to every host     (one frame, encoded once)
+                                            ─► [answer thread] answers, talking points, pitch-next
+                                            ─► `answers` to every bot, `cards` to every host
+
+Model work never runs on the event loop. Each room's backlog is bounded: past `max_backlog`
+comments waiting for analysis, ingestion answers `OverloadedError` (429 / `overloaded`) instead of
+lagging silently. Any of pipeline, answerer, compliance and recommender may be None; the card kinds
+that need it are then simply not produced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from api.live import protocol as p
+from api.live.subscriber import Close, Send, Subscriber
+from api.live.writer import CommentWriter
+from assistant.cards import ANSWERABLE_INTENTS, Card, CardBoard
+from knowledge.errors import InvalidInputError, NotFoundError, OverloadedError
+from knowledge.room import RoomState
+from knowledge.store import CommentIn, Store, StoredComment
+
+log = logging.getLogger("cuecard.live")
+
+
+@dataclass
+class LiveConfig:
+    """The hub's knobs (built from `Settings` in `api/services.py`)."""
+
+    queue_size: int = 256
+    max_backlog: int = 5000
+    batch_max: int = 512
+    replay_max: int = 5000
+    stats_interval_s: float = 1.0
+    pitch_interval_s: float = 15.0
+    answer_cache_size: int = 2048
+
+
+@dataclass
+class LiveRoom:
+    """One room's live state: what it shows, who watches, what waits for analysis."""
+
+    state: RoomState
+    board: CardBoard
+    subscribers: dict[str, set[Subscriber]] = field(default_factory=lambda: {"host": set(), "bot": set()})
+    pending: deque[StoredComment] = field(default_factory=deque)
+    reserved: int = 0  # comments accepted for storage, not yet in `pending`
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # the board, across threads
+    last_seq: int = 0
+    answers: OrderedDict[tuple[str, str | None], Any] = field(default_factory=OrderedDict)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    last_pitch: float = 0.0
+
+    @property
+    def room_id(self) -> str:
+        """The room's id."""
+        return self.state.room_id
+
+
+def _card_model(card: Card) -> p.Card:
+    return p.Card.model_validate(asdict(card))
+
+
+class Hub:
+    """Every live room of one app; `start()`/`stop()` are called by the app's lifespan."""
+
+    def __init__(self, store: Store, *, pipeline: Any = None, answerer: Any = None, compliance: Any = None,
+                 recommender: Any = None, config: LiveConfig | None = None, auth: Any = None) -> None:
+        self.store = store
+        self.pipeline = pipeline
+        self.answerer = answerer
+        self.compliance = compliance
+        self.recommender = recommender
+        self.config = config or LiveConfig()
+        self.auth = auth
+        self.rooms: dict[str, LiveRoom] = {}
+        self._model = ThreadPoolExecutor(1, thread_name_prefix="live-model")
+        self._answers = ThreadPoolExecutor(1, thread_name_prefix="live-answers")
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="live-db")
+        self.writer = CommentWriter(store, self._db)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._room_locks: dict[str, asyncio.Lock] = {}
+        self.counters = {"stored": 0, "analysed": 0, "dropped_subscribers": 0, "overloaded": 0}
+
+    # ---- lifecycle ----
+    async def start(self) -> None:
+        """Start the comment writer and the stats ticker."""
+        self.writer.start()
+        self._spawn(self._stats_loop())
+
+    async def stop(self) -> None:
+        """Close every subscriber, finish queued writes, stop the threads."""
+        for room in self.rooms.values():
+            for subs in room.subscribers.values():
+                for sub in list(subs):
+                    sub.close(p.CloseCode.GOING_AWAY, "server shutting down")
+            for task in room.tasks:
+                task.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await self.writer.stop()
+        for ex in (self._model, self._answers, self._db):
+            ex.shutdown(wait=False, cancel_futures=True)
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ---- rooms ----
+    async def room(self, room_id: str) -> LiveRoom:
+        """The live room, loaded from the store on first use; NotFoundError if it does not exist."""
+        live = self.rooms.get(room_id)
+        if live is not None:
+            return live
+        lock = self._room_locks.setdefault(room_id, asyncio.Lock())
+        async with lock:
+            if room_id not in self.rooms:
+                state = await asyncio.to_thread(RoomState.load, self.store, room_id)
+                last = await asyncio.to_thread(self.store.last_comment_seq, room_id)
+                live = LiveRoom(state=state, board=CardBoard(room_id), last_seq=last)
+                live.tasks.append(asyncio.create_task(self._analyzer(live), name=f"analyzer-{room_id}"))
+                self.rooms[room_id] = live
+        return self.rooms[room_id]
+
+    async def refresh_room(self, room_id: str) -> RoomState:
+        """Reload a room's line-up and product on stage from the store and tell its subscribers."""
+        state = await asyncio.to_thread(RoomState.load, self.store, room_id)
+        live = self.rooms.get(room_id)
+        if live is not None:
+            live.state = state
+            frame = p.encode(p.RoomStateMsg(room_id=room_id, on_stage=state.on_stage, lineup=state.lineup_ids))
+            self._broadcast(live, ("host", "bot"), frame)
+            live.last_pitch = 0.0  # a new product on stage deserves a fresh pitch-next
+            self._maybe_pitch(live)
+        return state
+
+    async def set_on_stage(self, room_id: str, product_id: str | None) -> RoomState:
+        """Put a line-up product on stage (None clears it); InvalidInputError if not in the line-up."""
+        room = await asyncio.to_thread(self.store.get_room, room_id)
+        if product_id is not None and product_id not in room["lineup"]:
+            raise InvalidInputError(f"product {product_id!r} is not in room {room_id!r}'s line-up {room['lineup']}")
+        await asyncio.to_thread(self.store.update_room, room_id, on_stage=product_id)
+        return await self.refresh_room(room_id)
+
+    # ---- ingestion ----
+    async def ingest(self, room_id: str, items: Sequence[CommentIn]) -> list[StoredComment]:
+        """Store comments (acknowledge only after commit) and queue the new ones for analysis."""
+        if not items:
+            return []
+        if len(items) > p.MAX_BATCH:
+            raise InvalidInputError(f"at most {p.MAX_BATCH} comments per batch, got {len(items)}")
+        live = await self.room(room_id)
+        waiting = len(live.pending) + live.reserved
+        if self.pipeline is not None and waiting + len(items) > self.config.max_backlog:
+            self.counters["overloaded"] += 1
+            raise OverloadedError(f"room {room_id!r} has {waiting} comments waiting for analysis; retry shortly")
+        live.reserved += len(items)
+        try:
+            stored = await self.writer.write(room_id, items)
+        finally:
+            live.reserved -= len(items)
+        fresh = [c for c in stored if c.inserted]
+        self.counters["stored"] += len(fresh)
+        if fresh:
+            live.last_seq = max(live.last_seq, max(c.seq for c in fresh))
+            if self.pipeline is not None:
+                live.pending.extend(fresh)
+                live.wakeup.set()
+        return stored
+
+    # ---- analysis ----
+    async def _analyzer(self, live: LiveRoom) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await live.wakeup.wait()
+            live.wakeup.clear()
+            while live.pending:
+                n = min(len(live.pending), self.config.batch_max)
+                batch = [live.pending.popleft() for _ in range(n)]
+                try:
+                    analyses, cards = await loop.run_in_executor(self._model, self._analyze, live, batch)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # a bad batch must not stop the room: log it and move on
+                    log.exception("analysis failed for %d comments in room %s", n, live.room_id)
+                    continue
+                upto = batch[-1].seq
+                self.counters["analysed"] += len(batch)
+                if cards:
+                    frame = p.encode(p.CardsMsg(upto_seq=upto, cards=[_card_model(c) for c in cards]))
+                    self._broadcast(live, ("host",), frame)
+                self._db.submit(self._save_analyses, analyses)
+                self._after_batch(live, analyses, cards, upto)
+
+    def _analyze(self, live: LiveRoom, batch: list[StoredComment]) -> tuple[list[Any], list[Card]]:
+        analyses = self.pipeline.process(live.state, batch)
+        groups = self.pipeline.groups(live.room_id)
+        with live.lock:
+            cards = live.board.update(live.state, analyses, groups)
+        return analyses, cards
+
+    def _save_analyses(self, analyses: Sequence[Any]) -> None:
+        rows = []
+        for a in analyses:
+            rows.append((a.seq, {"intents": a.intents, "top_intent": a.top_intent, "product_id": a.product_id,
+                                 "group_id": a.group_id, "rejected": a.rejected, "normalized": a.normalized}))
+        try:
+            self.store.set_comment_analysis(rows)
+        except Exception:
+            log.exception("could not record %d analyses", len(rows))
+
+    # ---- answers, talking points, pitch-next (the answer thread) ----
+    def _after_batch(self, live: LiveRoom, analyses: list[Any], cards: list[Card], upto: int) -> None:
+        want_answers = bool(live.subscribers["bot"]) and self.answerer is not None
+        new_groups = [c for c in cards if c.kind == "question_group" and not c.talking_point]
+        if self.answerer is not None and (want_answers or new_groups):
+            questions = [a for a in analyses if want_answers and a.top_intent in ANSWERABLE_INTENTS
+                         and not a.rejected]
+            self._spawn(self._answer_stage(live, questions, new_groups, upto))
+        self._maybe_pitch(live)
+
+    async def _answer_stage(self, live: LiveRoom, questions: list[Any], groups: list[Card], upto: int) -> None:
+        loop = asyncio.get_running_loop()
+        items, cards = await loop.run_in_executor(self._answers, self._answer_batch, live, questions, groups)
+        if items:
+            self._broadcast(live, ("bot",), p.encode(p.AnswersMsg(upto_seq=upto, answers=items)))
+        if cards:
+            self._broadcast(live, ("host",), p.encode(p.CardsMsg(upto_seq=upto, cards=[_card_model(c) for c in cards])))
+
+    def _answer(self, live: LiveRoom, question: str, product_id: str | None, intent: str | None,
+                key: str | None) -> Any:
+        """One answer, cached per question group (or text) and product: a group asks one question."""
+        cache_key = (key or question, product_id)
+        hit = live.answers.get(cache_key)
+        if hit is not None:
+            live.answers.move_to_end(cache_key)
+            return hit
+        answer = self.answerer.answer(question, room=live.state, product_id=product_id, intent=intent)
+        live.answers[cache_key] = answer
+        if len(live.answers) > self.config.answer_cache_size:
+            live.answers.popitem(last=False)
+        return answer
+
+    def _answer_batch(self, live: LiveRoom, questions: list[Any], groups: list[Card]) -> tuple[list[p.AnswerItem], list[Card]]:
+        items = []
+        for a in questions:
+            ans = self._answer(live, a.text, a.product_id, a.top_intent, a.group_id)
+            items.append(answer_item(ans, question=a.text, seq=a.seq, comment_id=a.comment_id, user_id=a.user_id,
+                                     intent=a.top_intent, product_id=a.product_id, group_id=a.group_id))
+        cards: list[Card] = []
+        for card in groups:
+            group_id = card.id.removeprefix("group:")
+            ans = self._answer(live, card.title, card.product_id, card.intent, group_id)
+            point = ans.talking_point or ans.text
+            findings = list(getattr(ans, "compliance", None) or [])
+            if not findings and self.compliance is not None and point:
+                findings = self.compliance.check(point)
+            with live.lock:
+                cards.extend(live.board.set_talking_point(group_id, point, findings))
+        return items, cards
+
+    def _maybe_pitch(self, live: LiveRoom) -> None:
+        if self.recommender is None or not live.subscribers["host"]:
+            return
+        now = time.time()
+        if now - live.last_pitch < self.config.pitch_interval_s:
+            return
+        live.last_pitch = now
+        self._spawn(self._pitch(live))
+
+    async def _pitch(self, live: LiveRoom) -> None:
+        def work() -> Card | None:
+            with live.lock:
+                interest = live.board.room_interest()
+            recs = self.recommender.pitch_next(live.state, room_interest=interest, k=3)
+            with live.lock:
+                return live.board.pitch_next(recs, live.state)
+        try:
+            card = await asyncio.get_running_loop().run_in_executor(self._answers, work)
+        except Exception:
+            log.exception("pitch-next failed in room %s", live.room_id)
+            return
+        if card is not None:
+            self._broadcast(live, ("host",), p.encode(p.CardsMsg(upto_seq=live.last_seq, cards=[_card_model(card)])))
+
+    async def ask(self, room_id: str | None, question: str, product_id: str | None = None) -> p.AnswerItem:
+        """Answer one question on demand (off the event loop); NotFoundError for an unknown room."""
+        if self.answerer is None:
+            raise NotFoundError("no answerer is configured on this server (knowledge base not built)")
+        state = (await self.room(room_id)).state if room_id else None
+        if product_id is None and state is not None:
+            product_id = state.on_stage
+        loop = asyncio.get_running_loop()
+        ans = await loop.run_in_executor(
+            self._answers, lambda: self.answerer.answer(question, room=state, product_id=product_id))
+        return answer_item(ans, question=question, product_id=product_id)
+
+    # ---- subscribers ----
+    async def subscribe(self, room_id: str, role: str, send: Send, close: Close,
+                        since: int | None = None) -> tuple[Subscriber, AsyncIterator[str]]:
+        """Register a subscriber now (so nothing is missed) and return it with its preamble."""
+        live = await self.room(room_id)
+        sub = Subscriber(room_id, role, send, close, queue_size=self.config.queue_size)
+        live.subscribers[role].add(sub)
+        return sub, self._preamble(live, sub, since)
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        """Forget a subscriber (its connection ended)."""
+        live = self.rooms.get(sub.room_id)
+        if live is not None:
+            live.subscribers[sub.role].discard(sub)
+        if sub.dropped:
+            self.counters["dropped_subscribers"] += 1
+
+    async def _preamble(self, live: LiveRoom, sub: Subscriber, since: int | None) -> AsyncIterator[str]:
+        yield p.encode(p.HelloMsg(room_id=live.room_id, role=sub.role, last_seq=live.last_seq,
+                                  on_stage=live.state.on_stage, lineup=live.state.lineup_ids,
+                                  limits={"queue_size": self.config.queue_size, "max_batch": p.MAX_BATCH}))
+        if since is not None:
+            async for frame in self._replay(live, since):
+                yield frame
+        if sub.role == "host":
+            with live.lock:
+                cards = live.board.live_cards()
+            yield p.encode(p.CardsMsg(upto_seq=live.last_seq, cards=[_card_model(c) for c in cards], snapshot=True))
+            self._maybe_pitch(live)
+
+    async def _replay(self, live: LiveRoom, since: int) -> AsyncIterator[str]:
+        upto, sent = since, 0
+        while True:
+            rows = await asyncio.to_thread(self.store.comments_since, live.room_id, upto, 500)
+            sent += len(rows)
+            upto = rows[-1]["seq"] if rows else upto
+            truncated = bool(rows) and sent >= self.config.replay_max
+            done = len(rows) < 500 or truncated
+            yield p.encode(p.ReplayMsg(comments=[_public_comment(r) for r in rows], upto_seq=upto,
+                                       done=done, truncated=truncated))
+            if done:
+                return
+
+    def _broadcast(self, live: LiveRoom, roles: Sequence[str], frame: str) -> None:
+        for role in roles:
+            for sub in list(live.subscribers[role]):
+                if not sub.offer(frame) and sub.dropped:
+                    live.subscribers[role].discard(sub)
+                    self.counters["dropped_subscribers"] += 1
+                    sub.dropped = False  # counted once, here
+
+    def mark_done(self, room_id: str, card_id: str) -> bool:
+        """Mark a card done for every host of the room; False when no such live card."""
+        live = self.rooms.get(room_id)
+        if live is None:
+            return False
+        with live.lock:
+            ok = live.board.mark_done(card_id)
+        if ok:
+            self._broadcast(live, ("host",), p.encode(p.CardDoneMsg(card_id=card_id)))
+        return ok
+
+    async def _stats_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.stats_interval_s)
+            now = time.time()
+            for live in list(self.rooms.values()):
+                if not live.subscribers["host"]:
+                    continue
+                with live.lock:
+                    stats = live.board.stats(now, self.config.stats_interval_s)
+                subs = len(live.subscribers["host"]) + len(live.subscribers["bot"])
+                self._broadcast(live, ("host",), p.encode(p.StatsMsg(
+                    ts=now, window_s=self.config.stats_interval_s, backlog=len(live.pending),
+                    subscribers=subs, **stats)))
+
+
+def answer_item(ans: Any, *, question: str, **where: Any) -> p.AnswerItem:
+    """The protocol's answer record from an `assistant.answers.Answer`."""
+    return p.AnswerItem(question=question, text=ans.text, sources=list(ans.sources),
+                        confidence=round(float(ans.confidence), 4), handoff=bool(ans.handoff),
+                        reason=str(ans.reason), **where)
+
+
+def _public_comment(row: dict[str, Any]) -> dict[str, Any]:
+    keys = ("seq", "comment_id", "user_id", "text", "ts", "platform", "analysis")
+    return {k: row.get(k) for k in keys}
