@@ -69,4 +69,7 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
     # --- issue 4: knowledge base (build services.kb, .answerer, .compliance here) ---
     # --- issue 5: recommendations (build services.recommender here) ---
     # --- issue 6: live rooms (build services.live here) ---
+    from api.live import build_hub
+
+    services.live = build_hub(services)
     return services

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     cors_origins: list[str] = ["*"]
     max_message_bytes: int = Field(256 * 1024, ge=1024)
     subscriber_queue_size: int = Field(256, ge=1)
+    live_max_backlog: int = Field(5000, ge=1)  # comments waiting for analysis before ingest answers 429
+    live_batch_max: int = Field(512, ge=1)  # comments per pipeline call
+    live_replay_max: int = Field(5000, ge=1)  # comments one `since=` reconnect may replay
+    live_pitch_interval_s: float = Field(15.0, gt=0)
+    ingest_comments_per_s: float = Field(5000.0, gt=0)  # per connection (REST: per key)
+    ws_messages_per_s: float = Field(200.0, gt=0)  # per connection, any role
 
     @field_validator("embedding_model")
     @classmethod

@@ -430,6 +430,12 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(stmt).scalar() or 0)
 
+    def last_comment_seq(self, room_id: str) -> int:
+        """The highest sequence number stored in a room (0 when it has no comments)."""
+        stmt = select(func.max(comments.c.seq)).where(comments.c.room_id == room_id)
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar() or 0)
+
     # ---- purchases ----
     def add_purchases(self, items: Iterable[dict[str, Any]]) -> int:
         """Append purchases (`user_id`, `item_id`, optional basket, order number, time, quantity)."""
