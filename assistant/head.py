@@ -1,0 +1,157 @@
+"""The trained part of the intent classifier: a one-vs-rest linear head on sentence embeddings.
+
+As in SetFit, the sentence encoder stays frozen and a small head is fitted on its embeddings, so a
+shop's new examples retrain it in seconds. Beside the embedding, the head reads hashed character
+1-3-grams of the normalised comment: live-room intents hinge on short cues ("包邮", "退", "链接")
+that an n-gram sees directly. Per-label thresholds are tuned on out-of-fold scores of the training
+set, never on the test split. The head is saved without pickle: `head.npz` plus `meta.json`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from assistant.errors import IntentModelError
+from assistant.labelled import evaluate
+
+HEAD_FORMAT = 1
+N_CHAR_FEATURES = 2**16
+CHAR_NGRAMS = (1, 3)
+EMB_SCALE = 1.0  # embedding rows are unit length; the char block is l2-normalised too
+THRESHOLD_GRID = np.round(np.arange(0.10, 0.91, 0.025), 3)
+
+
+def char_features(texts: Sequence[str]) -> sparse.csr_matrix:
+    """Hashed, l2-normalised character 1-3-gram counts (stateless: nothing to save but the settings)."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    vectorizer = HashingVectorizer(analyzer="char", ngram_range=CHAR_NGRAMS, n_features=N_CHAR_FEATURES,
+                                   alternate_sign=False, norm="l2", lowercase=False)
+    return vectorizer.transform(list(texts)).astype(np.float32).tocsr()
+
+
+def _design(embeddings: np.ndarray, texts: Sequence[str]) -> sparse.csr_matrix:
+    return sparse.hstack([sparse.csr_matrix(embeddings * EMB_SCALE), char_features(texts)], format="csr")
+
+
+@dataclass
+class IntentHead:
+    """Weights of one linear scorer per label over [embedding | char n-grams], and a threshold each."""
+
+    labels: list[str]
+    weights: np.ndarray  # (n_labels, dim + N_CHAR_FEATURES), float32
+    bias: np.ndarray  # (n_labels,)
+    thresholds: np.ndarray  # (n_labels,)
+    dim: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def scores(self, embeddings: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """Probability-like scores in [0, 1], one row per comment and one column per label."""
+        if len(texts) == 0:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        if embeddings.shape[1] != self.dim:
+            raise IntentModelError(
+                f"the intent head expects {self.dim}-dimensional embeddings, got {embeddings.shape[1]}; "
+                "retrain it with `cuecard intents train` for the embedding model in use")
+        emb_part = embeddings @ self.weights[:, : self.dim].T
+        char_part = char_features(texts) @ self.weights[:, self.dim :].T
+        logits = np.asarray(emb_part + char_part, dtype=np.float64) + self.bias
+        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+
+    def save(self, directory: Path) -> None:
+        """Write `head.npz` (arrays) and `meta.json` (labels, thresholds, provenance) into `directory`."""
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(directory / "head.npz", weights=self.weights, bias=self.bias,
+                            thresholds=self.thresholds)
+        meta = {**self.meta, "format": HEAD_FORMAT, "labels": self.labels, "dim": self.dim,
+                "thresholds": {lab: float(t) for lab, t in zip(self.labels, self.thresholds, strict=True)},
+                "char_ngrams": list(CHAR_NGRAMS), "n_char_features": N_CHAR_FEATURES}
+        (directory / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> IntentHead:
+        """Read a head written by `save` (no pickle); IntentModelError if it is missing or damaged."""
+        try:
+            meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+            with np.load(directory / "head.npz", allow_pickle=False) as arrays:
+                weights, bias, thresholds = arrays["weights"], arrays["bias"], arrays["thresholds"]
+        except (OSError, KeyError, ValueError) as exc:
+            raise IntentModelError(f"cannot read the intent model in {directory}: {exc}") from exc
+        if meta.get("format") != HEAD_FORMAT or meta.get("n_char_features") != N_CHAR_FEATURES:
+            raise IntentModelError(f"the intent model in {directory} has an unsupported format; retrain it")
+        return cls(labels=list(meta["labels"]), weights=weights.astype(np.float32), bias=bias,
+                   thresholds=thresholds, dim=int(meta["dim"]), meta=meta)
+
+
+def _fit_binary(x: sparse.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+    """One label's weights; a label with a single class gets a constant scorer instead of an error."""
+    from sklearn.linear_model import LogisticRegression
+
+    if y.min() == y.max():
+        return np.zeros(x.shape[1], dtype=np.float32), (8.0 if y[0] else -8.0)
+    model = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=500)
+    model.fit(x, y)
+    return model.coef_[0].astype(np.float32), float(model.intercept_[0])
+
+
+def _fit_all(x: sparse.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [_fit_binary(x, y[:, j], c) for j in range(y.shape[1])]
+    return np.stack([w for w, _ in pairs]), np.array([b for _, b in pairs])
+
+
+def _tune_thresholds(scores: np.ndarray, y: np.ndarray, default: float) -> np.ndarray:
+    """Per label, the threshold with the best F1 on out-of-fold scores (default when too few positives)."""
+    out = np.full(y.shape[1], default, dtype=np.float32)
+    for j in range(y.shape[1]):
+        if y[:, j].sum() < 5:
+            continue
+        best, best_f1 = default, -1.0
+        for t in THRESHOLD_GRID:
+            pred = scores[:, j] >= t
+            tp = float((pred & (y[:, j] == 1)).sum())
+            f1 = 2 * tp / max(pred.sum() + y[:, j].sum(), 1)
+            if f1 > best_f1 + 1e-9:
+                best, best_f1 = float(t), f1
+        out[j] = best
+    return out
+
+
+def train_head(
+    embeddings: np.ndarray, texts: Sequence[str], label_sets: Sequence[Sequence[str]], labels: Sequence[str],
+    *, c: float = 4.0, folds: int = 5, default_threshold: float = 0.5, seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[IntentHead, dict[str, Any]]:
+    """Fit the head on (normalised text, embedding, labels) and tune thresholds by k-fold; return it and CV metrics."""
+    labels = list(labels)
+    index = {lab: j for j, lab in enumerate(labels)}
+    y = np.zeros((len(texts), len(labels)), dtype=np.int8)
+    for i, lab_set in enumerate(label_sets):
+        for lab in lab_set:
+            y[i, index[lab]] = 1
+    x = _design(embeddings, texts)
+    oof = np.zeros(y.shape, dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    fold_of = rng.permutation(len(texts)) % folds
+    for k in range(folds):
+        if progress:
+            progress(f"fold {k + 1}/{folds}")
+        train, held = fold_of != k, fold_of == k
+        w, b = _fit_all(x[train], y[train], c)
+        logits = np.asarray(x[held] @ w.T) + b
+        oof[held] = 1.0 / (1.0 + np.exp(-logits))
+    thresholds = _tune_thresholds(oof, y, default_threshold)
+    if progress:
+        progress("final fit")
+    weights, bias = _fit_all(x, y, c)
+    cv = evaluate([list(ls) for ls in label_sets], [labels[j] for j in oof.argmax(axis=1)], labels)
+    head = IntentHead(labels=labels, weights=weights.astype(np.float32), bias=bias,
+                      thresholds=thresholds, dim=embeddings.shape[1])
+    return head, {"cv_accuracy": cv["accuracy"], "cv_macro_f1": cv["macro_f1"], "n_train": len(texts),
+                  "folds": folds, "c": c}
