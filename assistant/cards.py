@@ -92,6 +92,7 @@ class CardBoard:
                  surge_min_viewers: int = 5, complaint_window_s: float = 30.0,
                  complaint_baseline_s: float = 300.0, complaint_min: int = 3,
                  complaint_ratio: float = 2.0, complaint_floor: float = 0.02,
+                 complaint_baseline_min: int = 30, complaint_cold_rate: float = 0.25,
                  card_ttl_s: float = 600.0, max_samples: int = 3) -> None:
         self.room_id = room_id
         self.min_group_count = min_group_count
@@ -102,6 +103,8 @@ class CardBoard:
         self.complaint_min = complaint_min
         self.complaint_ratio = complaint_ratio
         self.complaint_floor = complaint_floor
+        self.complaint_baseline_min = complaint_baseline_min
+        self.complaint_cold_rate = complaint_cold_rate
         self.card_ttl_s = card_ttl_s
         self.max_samples = max_samples
         self.cards: dict[str, Card] = {}
@@ -199,8 +202,11 @@ class CardBoard:
     def _complaint_card(self, now: float) -> Card | None:
         r_total, r_compl, b_total, b_compl = self._rates(now)
         rate = r_compl / r_total if r_total else 0.0
-        baseline = max(b_compl / b_total if b_total else 0.0, self.complaint_floor)
-        jumping = r_compl >= self.complaint_min and rate >= self.complaint_ratio * baseline
+        # Too little history to know the room's normal rate: only an outright high rate is a jump.
+        known = b_total >= self.complaint_baseline_min
+        baseline = max(b_compl / b_total, self.complaint_floor) if known else self.complaint_cold_rate
+        threshold = self.complaint_ratio * baseline if known else self.complaint_cold_rate
+        jumping = r_compl >= self.complaint_min and rate >= threshold
         if not jumping:
             self._alert_id = None
             return None
