@@ -1,0 +1,190 @@
+"""Question groups: within a sliding window per room, comments with the same intent and meaning join
+one group ("23 viewers asked about shipping to Xinjiang in the last 2 minutes"). Groups, not single
+comments, are what the teleprompter shows.
+
+A comment joins the group of its intent whose centroid is most similar (cosine ≥ `similarity`);
+for intents about one product (price, stock, product info, purchase) the group must also be about
+the same product, since "多少钱" for link 1 and for link 2 are different questions for the host.
+Members leave the group when they fall out of the window; an empty group is dropped. Time is
+stream time: the comments' own timestamps, so a replayed stream groups as it did live.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Intents a host answers to the room as a whole; chitchat, praise and spam are not questions.
+GROUPED_INTENTS = frozenset({"price", "promotion", "shipping", "stock", "product_info", "purchase",
+                             "after_sales", "complaint"})
+PER_PRODUCT_INTENTS = frozenset({"price", "stock", "product_info", "purchase"})
+MAX_GROUPS_PER_ROOM = 400
+
+
+@dataclass
+class QuestionGroup:
+    """A live question group as the teleprompter shows it."""
+
+    id: str
+    room_id: str
+    intent: str
+    representative: str
+    count: int
+    product_ids: list[str]
+    first_ts: float
+    last_ts: float
+    trend: float  # count in the last quarter of the window ÷ expected; > 1 rising
+    samples: list[str]
+
+
+@dataclass
+class _Group:
+    id: str
+    intent: str
+    product_id: str | None
+    members: deque[tuple[float, str, str | None]] = field(default_factory=deque)  # (ts, text, product)
+    texts: Counter[str] = field(default_factory=Counter)
+    products: Counter[str] = field(default_factory=Counter)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # one per distinct text
+    total: np.ndarray | None = None  # count-weighted sum of member vectors
+    _centroid: np.ndarray | None = None  # cached unit centroid; None after a change
+
+    def centroid(self) -> np.ndarray:
+        if self._centroid is None:
+            assert self.total is not None
+            norm = float(np.linalg.norm(self.total))
+            self._centroid = self.total / norm if norm else self.total
+        return self._centroid
+
+    def add(self, ts: float, text: str, product_id: str | None, vector: np.ndarray) -> None:
+        self.members.append((ts, text, product_id))
+        self.texts[text] += 1
+        if product_id:
+            self.products[product_id] += 1
+        if text not in self.vectors:
+            self.vectors[text] = vector
+        self.total = vector.copy() if self.total is None else self.total + self.vectors[text]
+        self._centroid = None
+
+    def expire(self, before: float) -> None:
+        while self.members and self.members[0][0] < before:
+            _, text, product_id = self.members.popleft()
+            self.texts[text] -= 1
+            assert self.total is not None
+            self.total = self.total - self.vectors[text]
+            self._centroid = None
+            if self.texts[text] <= 0:
+                del self.texts[text]
+                del self.vectors[text]
+            if product_id:
+                self.products[product_id] -= 1
+                if self.products[product_id] <= 0:
+                    del self.products[product_id]
+
+
+@dataclass
+class _Room:
+    groups: dict[str, list[_Group]] = field(default_factory=dict)  # by intent
+    latest_ts: float = float("-inf")
+    swept_ts: float = float("-inf")
+
+
+class QuestionGroups:
+    """Sliding-window question groups for every room; thread-safe."""
+
+    def __init__(self, window_s: float = 120.0, similarity: float = 0.78, samples: int = 5) -> None:
+        if window_s <= 0:
+            raise ValueError("window_s must be positive")
+        self.window_s = window_s
+        self.similarity = similarity
+        self.samples = samples
+        self._rooms: dict[str, _Room] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def add(self, room_id: str, intent: str, text: str, vector: np.ndarray, ts: float,
+            product_id: str | None = None) -> str | None:
+        """Put a comment in its group (creating one if none is close enough); return the group id.
+
+        Returns None for intents that are not grouped.
+        """
+        if intent not in GROUPED_INTENTS:
+            return None
+        vector = np.asarray(vector, dtype=np.float32)
+        with self._lock:
+            room = self._rooms.setdefault(room_id, _Room())
+            room.latest_ts = max(room.latest_ts, ts)
+            # Sweeping every group on every comment would dominate a burst; a sixteenth of the
+            # window late is invisible on a teleprompter, and `groups()` always sweeps exactly.
+            if room.latest_ts - room.swept_ts > self.window_s / 16:
+                self._expire(room, room.latest_ts)
+                room.swept_ts = room.latest_ts
+            candidates = room.groups.setdefault(intent, [])
+            per_product = intent in PER_PRODUCT_INTENTS
+            best, best_sim = None, self.similarity
+            for group in candidates:
+                if per_product and group.product_id != product_id:
+                    continue
+                sim = 1.0 if text in group.vectors else float(group.centroid() @ vector)
+                if sim >= best_sim:
+                    best, best_sim = group, sim
+            if best is None:
+                best = _Group(id=f"{room_id}:g{next(self._ids)}", intent=intent,
+                              product_id=product_id if per_product else None)
+                candidates.append(best)
+                self._cap(room)
+            best.add(ts, text, product_id, vector)
+            return best.id
+
+    def _expire(self, room: _Room, now: float) -> None:
+        before = now - self.window_s
+        for intent, groups in room.groups.items():
+            for group in groups:
+                if group.members and group.members[0][0] < before:
+                    group.expire(before)
+            room.groups[intent] = [g for g in groups if g.members]
+
+    def _cap(self, room: _Room) -> None:
+        """Drop the smallest groups when a room holds too many (a flood of unrelated comments)."""
+        all_groups = [g for gs in room.groups.values() for g in gs]
+        if len(all_groups) <= MAX_GROUPS_PER_ROOM:
+            return
+        keep = {g.id for g in sorted(all_groups, key=lambda g: (-len(g.members), -g.members[-1][0]
+                                                                  if g.members else 0))[:MAX_GROUPS_PER_ROOM]}
+        for intent, groups in room.groups.items():
+            room.groups[intent] = [g for g in groups if g.id in keep]
+
+    def groups(self, room_id: str, now: float | None = None) -> list[QuestionGroup]:
+        """The room's live groups, biggest first; `now` defaults to the room's latest comment time."""
+        with self._lock:
+            room = self._rooms.get(room_id)
+            if room is None:
+                return []
+            now = room.latest_ts if now is None else now
+            self._expire(room, now)
+            out = [self._public(room_id, g, now) for gs in room.groups.values() for g in gs if g.members]
+        out.sort(key=lambda g: (-g.count, -g.last_ts))
+        return out
+
+    def _public(self, room_id: str, group: _Group, now: float) -> QuestionGroup:
+        count = len(group.members)
+        quarter_start = now - self.window_s / 4
+        recent = sum(1 for ts, _, _ in group.members if ts >= quarter_start)
+        # The most asked wording reads best on a teleprompter; ties go to the shorter text.
+        ranked = sorted(group.texts.items(), key=lambda kv: (-kv[1], len(kv[0])))
+        return QuestionGroup(
+            id=group.id, room_id=room_id, intent=group.intent, representative=ranked[0][0], count=count,
+            product_ids=[pid for pid, _ in group.products.most_common()],
+            first_ts=group.members[0][0], last_ts=group.members[-1][0],
+            trend=round(recent / (count / 4), 3),
+            samples=[text for text, _ in ranked[: self.samples]],
+        )
+
+    def reset(self, room_id: str) -> None:
+        """Forget every group of a room (the show ended)."""
+        with self._lock:
+            self._rooms.pop(room_id, None)

@@ -1,0 +1,153 @@
+"""The comment pipeline: normalise → classify → resolve the product → join a question group.
+
+`CommentPipeline.process` is synchronous and CPU-bound (callers run it in a worker thread) and
+takes a whole batch: live comments repeat heavily, so each distinct normalised text is classified
+once (an LRU remembers recent ones) and every text the model must read goes to the encoder in
+one call per batch. Unusable comments (empty, binary, invalid UTF-8, 10,000 characters) come out
+as `spam` with a `rejected` reason; nothing a viewer types raises.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.groups import GROUPED_INTENTS, QuestionGroup, QuestionGroups
+from assistant.intents import INTENTS, IntentClassifier, IntentPrediction, fast_path, load_or_train
+from assistant.normalize import inspect, normalize
+from assistant.references import ReferenceResolver
+from knowledge.embedder import Embedder
+from knowledge.room import RoomState
+from knowledge.store import Store, StoredComment
+
+__all__ = ["INTENTS", "CommentAnalysis", "CommentPipeline", "QuestionGroup", "build_pipeline"]
+
+
+@dataclass
+class CommentAnalysis:
+    """What the pipeline understood of one comment."""
+
+    seq: int
+    comment_id: str
+    user_id: str
+    text: str
+    normalized: str
+    ts: float
+    intents: dict[str, float]  # every label over its threshold, with scores
+    top_intent: str
+    product_id: str | None  # resolved against the room's line-up / on-stage product
+    group_id: str | None  # question group it joined (question-like intents only)
+    rejected: str | None  # reason when the comment was unusable (empty, binary…); top_intent "spam"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (for `Store.set_comment_analysis`, the API and the CLI)."""
+        return asdict(self)
+
+
+_ECHO_CHARS = 500  # how much of a flood comment an analysis repeats back
+_Understood = tuple[IntentPrediction, np.ndarray | None]
+
+
+class CommentPipeline:
+    """Normalise, classify, resolve and group live comments, in batches; thread-safe."""
+
+    def __init__(self, classifier: IntentClassifier, groups: QuestionGroups | None = None,
+                 resolver: ReferenceResolver | None = None, cache_size: int = 50_000) -> None:
+        self.classifier = classifier
+        self.question_groups = groups or QuestionGroups()
+        self.resolver = resolver or ReferenceResolver()
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, _Understood] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._group_lock = threading.Lock()
+
+    def set_classifier(self, classifier: IntentClassifier) -> None:
+        """Swap in a retrained model; what was understood with the old one is forgotten."""
+        with self._cache_lock:
+            self.classifier = classifier
+            self._cache.clear()
+
+    def understand(self, normalized: Sequence[str]) -> list[_Understood]:
+        """Intent (and, for grouped intents, the embedding) of distinct normalised texts, one encoder call."""
+        found: dict[str, _Understood] = {}
+        with self._cache_lock:
+            classifier = self.classifier
+            for text in normalized:
+                hit = self._cache.get(text)
+                if hit is not None:
+                    self._cache.move_to_end(text)
+                    found[text] = hit
+        misses = [t for t in dict.fromkeys(normalized) if t not in found]
+        if misses:
+            fast = {t: fast_path(t) for t in misses}
+            need_vector = [t for t in misses if fast[t] is None or fast[t].top in GROUPED_INTENTS]
+            vectors = classifier.encode(need_vector) if need_vector else np.zeros((0, 0), np.float32)
+            row = {t: i for i, t in enumerate(need_vector)}
+            need_model = [t for t in need_vector if fast[t] is None]
+            if need_model:
+                modelled = classifier.predict_embedded(need_model, vectors[[row[t] for t in need_model]])
+                fast.update(zip(need_model, modelled, strict=True))
+            with self._cache_lock:
+                for t in misses:
+                    pred = fast[t]
+                    assert pred is not None
+                    found[t] = (pred, vectors[row[t]] if t in row else None)
+                    if classifier is self.classifier and self.cache_size:
+                        self._cache[t] = found[t]
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return [found[t] for t in normalized]
+
+    def process(self, room: RoomState, comments: Sequence[StoredComment]) -> list[CommentAnalysis]:
+        """Understand a batch of a room's comments, in order; never raises on what viewers typed."""
+        cleaned = [inspect(c.text) for c in comments]
+        normalized = [normalize(text) if reason is None else "" for text, reason in cleaned]
+        usable = [i for i, n in enumerate(normalized) if n]
+        understood = dict(zip(usable, self.understand([normalized[i] for i in usable]), strict=True))
+        out: list[CommentAnalysis] = []
+        with self._group_lock:
+            self.resolver.observe(room)
+            for i, comment in enumerate(comments):
+                text, reason = cleaned[i]
+                base = {"seq": comment.seq, "comment_id": comment.comment_id, "user_id": comment.user_id,
+                        "text": text[:_ECHO_CHARS] if reason == "too_long" else text, "ts": float(comment.ts)}
+                if i not in understood:
+                    out.append(CommentAnalysis(**base, normalized="", intents={"spam": 1.0}, top_intent="spam",
+                                               product_id=None, group_id=None, rejected=reason or "empty"))
+                    continue
+                pred, vector = understood[i]
+                product_id = self.resolver.resolve(normalized[i], room, pred.top)
+                group_id = None
+                if vector is not None and pred.top in GROUPED_INTENTS:
+                    group_id = self.question_groups.add(room.room_id, pred.top, normalized[i], vector,
+                                                        float(comment.ts), product_id)
+                out.append(CommentAnalysis(**base, normalized=normalized[i], intents=dict(pred.intents),
+                                           top_intent=pred.top, product_id=product_id, group_id=group_id,
+                                           rejected=None))
+        return out
+
+    def groups(self, room_id: str, now: float | None = None) -> list[QuestionGroup]:
+        """Live groups of that room in the sliding window, biggest first."""
+        return self.question_groups.groups(room_id, now)
+
+    def room_interest(self, room_id: str, now: float | None = None) -> dict[str, float]:
+        """Product id → share of the room's grouped questions about it (for recommendations)."""
+        weights: dict[str, float] = {}
+        for group in self.groups(room_id, now):
+            for pid in group.product_ids:
+                weights[pid] = weights.get(pid, 0.0) + group.count / len(group.product_ids)
+        total = sum(weights.values())
+        return {pid: round(w / total, 4) for pid, w in weights.items()} if total else {}
+
+
+def build_pipeline(embedder: Embedder, store: Store, models_dir: Path, *, threshold: float = 0.5,
+                   window_s: float = 120.0, similarity: float = 0.78) -> CommentPipeline:
+    """The pipeline with the store's active intent model (trained from the repo's data at first use)."""
+    classifier = load_or_train(embedder, store, Path(models_dir), threshold=threshold)
+    return CommentPipeline(classifier, QuestionGroups(window_s=window_s, similarity=similarity))
