@@ -36,16 +36,50 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default CUECARD_HOST or 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default CUECARD_PORT or 8000).")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Data directory (default CUECARD_DATA_DIR).")] = None,
+    replay: Annotated[bool, typer.Option(help="Replay the demo comment stream into room 'demo'.")] = True,
+    speed: Annotated[float, typer.Option(min=0.1, max=100.0, help="Demo replay speed (1 = real time).")] = 1.0,
 ) -> None:
-    """Serve the REST and WebSocket API, the teleprompter and the widget."""
+    """Serve the REST and WebSocket API, the teleprompter and the widget; replay the demo room."""
+    import asyncio
+
     import uvicorn
 
     from api.app import create_app
 
     settings = load_settings(host=host, port=port, data_dir=data_dir)
+    web = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(web, host=settings.host, port=settings.port, log_level="warning"))
+
+    async def run() -> None:
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.05)
+        if server.started:
+            live = web.state.services.live
+            has_demo = any(r["id"] == "demo" for r in web.state.services.store.list_rooms())
+            _print_banner(settings, live.auth.keys, has_demo)
+            if replay and has_demo:
+                from api.live.replay import replay_demo
+
+                replaying = asyncio.create_task(replay_demo(live, "demo", speed=speed))
+                serving.add_done_callback(lambda _: replaying.cancel())
+        await serving
+
+    asyncio.run(run())
+
+
+def _print_banner(settings: Settings, keys: dict[str, str], has_demo: bool) -> None:
+    """Where everything is, and the keys to open it."""
     base = f"http://{settings.host}:{settings.port}"
-    console.print(f"[bold]CueCard[/] serving on {base}  ·  API docs {base}/docs  ·  health {base}/health")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    console.print(f"[bold]CueCard[/] serving on {base}")
+    if has_demo:
+        console.print(f"  teleprompter  {base}/teleprompter/demo?key={keys['host']}")
+        console.print(f"  dashboard     {base}/dashboard/demo?key={keys['host']}")
+        console.print(f"  widget demo   {base}/widget/demo")
+    console.print(f"  API docs      {base}/docs      health {base}/health")
+    console.print("  API keys (set CUECARD_API_KEY_<ROLE> to fix them):")
+    for role, key in keys.items():
+        console.print(f"    {role:<7} {key}")
 
 
 @app.command()

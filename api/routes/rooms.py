@@ -15,6 +15,7 @@ from api.live.auth import keys_of, require
 from api.live.hub import Hub
 from api.live.subscriber import TokenBucket
 from knowledge.errors import InvalidInputError, NotFoundError
+from knowledge.room import RoomState
 
 router = APIRouter(tags=["rooms"])
 
@@ -120,6 +121,15 @@ async def get_room(room_id: str, services: ServicesDep) -> RoomPublic:
     """One room, with the last comment sequence number stored in it."""
     room = await asyncio.to_thread(services.store.get_room, room_id)
     return _public(room, await asyncio.to_thread(services.store.last_comment_seq, room_id))
+
+
+@router.get("/rooms/{room_id}/lineup", dependencies=[require("host", "bot")])
+async def get_lineup(room_id: str, services: ServicesDep) -> dict[str, Any]:
+    """The room with its line-up's products (id, title, price, stock, link number), for the pages."""
+    state = await asyncio.to_thread(RoomState.load, services.store, room_id)
+    return {"id": state.room_id, "title": state.title, "on_stage": state.on_stage,
+            "lineup": [{"id": prod["id"], "title": prod["title"], "price": prod["price"], "stock": prod["stock"], "link": i}
+                       for i, prod in enumerate(state.lineup, 1)]}
 
 
 @router.put("/rooms/{room_id}/on-stage", response_model=RoomPublic, dependencies=[require("host")])
