@@ -66,6 +66,10 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
                                     settings.embedding_cache_size)
     services = Services(settings=settings, store=store, embedder=emb)
     # --- issue 3: comment understanding (build services.pipeline here) ---
+    from assistant.pipeline import build_pipeline
+
+    services.pipeline = build_pipeline(emb, store, settings.models_dir, threshold=settings.intent_threshold,
+                                       window_s=settings.group_window_s, similarity=settings.group_similarity)
     # --- issue 4: knowledge base (build services.kb, .answerer, .compliance here) ---
     # --- issue 5: recommendations (build services.recommender here) ---
     # --- issue 6: live rooms (build services.live here) ---

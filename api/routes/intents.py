@@ -1,7 +1,74 @@
-"""Routes for intents (filled in by its issue)."""
+"""Routes for comment understanding: classify a batch of texts, see a room's question groups."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
-router = APIRouter()
+from api.deps import ServicesDep
+from assistant.normalize import normalize
+from knowledge.errors import ModelLoadError
+
+router = APIRouter(prefix="/intents", tags=["intents"])
+MAX_BATCH = 1000
+
+
+class ClassifyRequest(BaseModel):
+    """Comments to classify (up to 1,000 in one call)."""
+
+    texts: list[str] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class IntentPublic(BaseModel):
+    """One comment's labels over their thresholds (with scores) and its top label."""
+
+    text: str
+    normalized: str
+    top_intent: str
+    intents: dict[str, float]
+    source: str  # "fast" | "model" | "rejected"
+
+
+class GroupPublic(BaseModel):
+    """A live question group of a room."""
+
+    id: str
+    intent: str
+    representative: str
+    count: int
+    product_ids: list[str]
+    first_ts: float
+    last_ts: float
+    trend: float
+    samples: list[str]
+
+
+def _pipeline(services: ServicesDep):  # type: ignore[no-untyped-def]
+    if services.pipeline is None:
+        raise ModelLoadError("comment understanding is not loaded in this server")
+    return services.pipeline
+
+
+@router.post("/classify", response_model=list[IntentPublic])
+async def classify(body: ClassifyRequest, services: ServicesDep) -> list[IntentPublic]:
+    """Classify comments in one batch (one encoder call), off the event loop."""
+    pipeline = _pipeline(services)
+    preds = await run_in_threadpool(pipeline.classifier.classify, body.texts)
+    return [IntentPublic(text=t, normalized=normalize(t) if p.source != "rejected" else "", top_intent=p.top,
+                         intents=p.intents, source=p.source) for t, p in zip(body.texts, preds, strict=True)]
+
+
+@router.get("/labels", response_model=dict)
+async def labels(services: ServicesDep) -> dict[str, object]:
+    """The labels the active model knows and its version."""
+    pipeline = _pipeline(services)
+    return {"labels": pipeline.classifier.labels, "version": pipeline.classifier.version}
+
+
+@router.get("/groups/{room_id}", response_model=list[GroupPublic])
+async def groups(room_id: str, services: ServicesDep, now: float | None = None) -> list[GroupPublic]:
+    """A room's live question groups, biggest first (`now` in stream seconds; default: latest comment)."""
+    pipeline = _pipeline(services)
+    return [GroupPublic(**{k: v for k, v in vars(g).items() if k != "room_id"})
+            for g in pipeline.groups(room_id, now)]
