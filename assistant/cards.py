@@ -155,7 +155,9 @@ class CardBoard:
     def _group_cards(self, room: RoomLike, groups: Iterable[GroupLike], now: float) -> list[Card]:
         out = []
         for g in groups:
-            if g.count < self.min_group_count or self._group_seen.get(g.id) == g.count:
+            # Purchase and complaint groups are covered by surge and complaint cards.
+            if (g.intent not in ANSWERABLE_INTENTS or g.count < self.min_group_count
+                    or self._group_seen.get(g.id) == g.count):
                 continue
             self._group_seen[g.id] = g.count
             card_id = f"group:{g.id}"

@@ -50,12 +50,13 @@ def test_complaint_alert_fires_on_a_jump_not_on_a_steady_rate() -> None:
 
 
 def test_group_cards_need_two_askers_and_sort_biggest_first() -> None:
-    """A single question makes no card; groups are ordered by count and resent only when they grow."""
+    """A single question makes no card, nor does a purchase group; groups are ordered by count."""
     board = CardBoard("r")
     g1 = FakeGroup("g1", "r", "price", "多少钱", 5, ["p2"], 0, 0)
     g2 = FakeGroup("g2", "r", "shipping", "包邮吗", 2, [], 0, 0)
     g3 = FakeGroup("g3", "r", "stock", "有货吗", 1, [], 0, 0)
-    cards = board.update(Room(), [], [g2, g1, g3], now=1.0)
+    g4 = FakeGroup("g4", "r", "purchase", "上车了", 9, [], 0, 0)
+    cards = board.update(Room(), [], [g2, g1, g3, g4], now=1.0)
     assert sorted(c.id for c in cards) == ["group:g1", "group:g2"]
     assert [c.id for c in board.live_cards()] == ["group:g1", "group:g2"]
     assert board.live_cards()[0].link == 2
