@@ -1,0 +1,190 @@
+"""End to end on a real server: `cuecard serve` in a subprocess on 127.0.0.1:<free port>, the real
+model and whatever real parts the services build, real WebSocket clients. A SIGKILLed server,
+restarted, has every comment it acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from knowledge.demo import seed_demo
+from knowledge.store import Store
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+KEYS = {"ingest": "e2e-ingest", "host": "e2e-host", "bot": "e2e-bot", "admin": "e2e-admin"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """`cuecard serve` in a subprocess over a data directory that outlives it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def ws(self, room: str, kind: str, role: str, since: int | None = None) -> str:
+        tail = "" if since is None else f"&since={since}"
+        return f"ws://127.0.0.1:{self.port}/ws/rooms/{room}/{kind}?key={KEYS[role]}{tail}"
+
+    def start(self) -> Server:
+        env = {**os.environ, "CUECARD_DATA_DIR": str(self.data_dir), "CUECARD_LOAD_DEMO": "false",
+               "CUECARD_PORT": str(self.port), "OPENBLAS_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+               **{f"CUECARD_API_KEY_{r.upper()}": k for r, k in KEYS.items()}}
+        self.proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--no-replay"], cwd=ROOT, env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("server did not start in time")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding the demo shop (seeded once)."""
+    path = tmp_path_factory.mktemp("live-e2e")
+    store = Store(f"sqlite:///{(path / 'cuecard.db').resolve()}")
+    seed_demo(store)
+    store.close()
+    return path
+
+
+@pytest.fixture
+def server(data_dir: Path) -> Iterator[Server]:
+    srv = Server(data_dir).start()
+    yield srv
+    srv.kill(signal.SIGTERM)
+
+
+async def recv_until(ws: Any, pred: Any, timeout: float = 30.0) -> dict[str, Any]:
+    """The first frame matching `pred`."""
+    async def loop() -> dict[str, Any]:
+        while True:
+            msg = json.loads(await ws.recv())
+            if pred(msg):
+                return msg
+    return await asyncio.wait_for(loop(), timeout)
+
+
+def test_comments_become_cards_and_replay(server: Server) -> None:
+    """Repeated price questions and a run of link requests become a group card and a surge card on the
+    teleprompter; a reconnect with since=<seq> replays the analysed comments."""
+    room = httpx.get(f"{server.base}/rooms/demo/lineup", headers={"X-API-Key": KEYS["host"]}).json()
+    first = room["lineup"][0]["id"]
+
+    async def run() -> None:
+        async with connect(server.ws("demo", "teleprompter", "host")) as tp, \
+                connect(server.ws("demo", "comments", "ingest")) as ingest:
+            hello = json.loads(await tp.recv())
+            assert hello["type"] == "hello" and hello["on_stage"] == first
+            assert json.loads(await ingest.recv())["type"] == "hello"
+            now = time.time()
+            batch = [{"comment_id": f"e2e-q{i}", "user_id": f"u{i}", "text": "1号链接多少钱", "ts": now} for i in range(4)]
+            batch += [{"comment_id": f"e2e-b{i}", "user_id": f"b{i}", "text": "1号链接", "ts": now} for i in range(6)]
+            await ingest.send(json.dumps({"type": "comments", "comments": batch}))
+            ack = await recv_until(ingest, lambda m: m["type"] == "ack")
+            assert ack["comment_ids"] == [c["comment_id"] for c in batch] and ack["duplicates"] == 0
+            seen: dict[str, Any] = {}
+            def has_both(m: dict[str, Any]) -> bool:
+                for c in m.get("cards", []) if m["type"] == "cards" else []:
+                    seen[c["kind"]] = c
+                return "question_group" in seen and "purchase_surge" in seen
+            await recv_until(tp, has_both)
+            group, surge = seen["question_group"], seen["purchase_surge"]
+            assert (group["intent"], group["count"], group["link"]) == ("price", 4, 1)
+            assert group["title"] == "1号链接多少钱" and group["product_id"] == first
+            assert surge["title"] == "6 viewers want the link for #1"
+        await asyncio.sleep(0.5)  # analyses are recorded just after the cards go out
+        async with connect(server.ws("demo", "bot", "bot", since=ack["seqs"][0])) as bot:
+            replay = await recv_until(bot, lambda m: m["type"] == "replay")
+            assert [c["comment_id"] for c in replay["comments"]] == [c["comment_id"] for c in batch[1:]]
+            assert replay["comments"][-1]["analysis"]["top_intent"] == "purchase"
+
+    asyncio.run(run())
+
+
+def test_sigkill_loses_no_acknowledged_comment(data_dir: Path) -> None:
+    """Four connections stream comments; the server is SIGKILLed mid-stream; after a restart every
+    comment that was acknowledged is in the store."""
+    server = Server(data_dir).start()
+    acked: set[str] = set()
+    sent: set[str] = set()
+
+    async def client(n: int) -> None:
+        try:
+            async with connect(server.ws("demo", "comments", "ingest")) as ws:
+                await ws.recv()
+                for b in range(10_000):
+                    batch = [{"comment_id": f"kill-{n}-{b}-{i}", "user_id": f"k{n}", "text": f"{i}号链接多少钱"}
+                             for i in range(20)]
+                    sent.update(c["comment_id"] for c in batch)
+                    await ws.send(json.dumps(batch))
+                    msg = await recv_until(ws, lambda m: m["type"] in ("ack", "overloaded"))
+                    if msg["type"] == "ack":
+                        acked.update(msg["comment_ids"])
+        except Exception:  # the server died under us: that is the point
+            return
+
+    async def run() -> None:
+        tasks = [asyncio.create_task(client(n)) for n in range(4)]
+        deadline = time.time() + 30
+        while len(acked) < 400 and time.time() < deadline:
+            await asyncio.sleep(0.05)
+        server.kill(signal.SIGKILL)
+        await asyncio.wait(tasks, timeout=30)
+
+    try:
+        asyncio.run(run())
+    finally:
+        server.kill()
+    assert len(acked) >= 400
+    restarted = Server(data_dir).start()
+    try:
+        stored: set[str] = set()
+        since = 0
+        while True:
+            rows = httpx.get(f"{restarted.base}/rooms/demo/comments", params={"since": since, "limit": 1000},
+                             headers={"X-API-Key": KEYS["admin"]}).json()
+            if not rows:
+                break
+            stored.update(r["comment_id"] for r in rows)
+            since = rows[-1]["seq"]
+        assert acked <= stored, f"{len(acked - stored)} acknowledged comments were lost"
+        assert stored <= sent | {r for r in stored if not r.startswith("kill-")}
+    finally:
+        restarted.kill(signal.SIGTERM)
