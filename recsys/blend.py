@@ -1,0 +1,208 @@
+"""CueCard's production recommender: the user's own repeats first, then what they would try next.
+
+    score = repeat + explore × (ease·EASE + als·ALS + knn·bought-together + trial·trial-popularity)
+
+`repeat` is the decayed share of the user's baskets holding the item (most of a next basket is
+items bought before); each explore part is scaled to [0, 1] per user so the weights mean the same
+for every user. The weights are tuned on validation baskets carved from the training data
+(`recsys.tuning`), never on held-out ones. The model keeps its training baskets, so a user's
+fresh purchases (`recalculate_user`) count at the next request without a retrain.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar
+
+import numpy as np
+
+from recsys.als import ALSRecommender
+from recsys.base import Arrays, History, Recommender, prefixed, top_k
+from recsys.data import Interactions
+from recsys.ease import EASERecommender
+from recsys.item_knn import ItemKNNRecommender
+from recsys.popularity import PopularityRecommender, trial_counts
+from recsys.repeat import decayed_profile
+
+PARTS = ("ease", "als", "knn", "trial")
+
+
+@dataclass
+class BlendParams:
+    """Weights of the blend and the hyper-parameters of its parts (defaults: tuned on Instacart validation)."""
+
+    decay: float = 0.9
+    explore: float = 0.1
+    ease: float = 1.0
+    als: float = 0.0
+    knn: float = 0.0
+    trial: float = 0.1
+    ease_regularization: float = 300.0
+    ease_max_items: int = 6000
+    ease_neighbours: int = 256
+    knn_neighbours: int = 100
+    als_factors: int = 64
+    als_iterations: int = 15
+    als_regularization: float = 0.01
+    als_alpha: float = 1.0
+    als_weighting: str = "bm25"
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> BlendParams:
+        """Parameters from JSON, ignoring keys this version does not know."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in names})
+
+
+def scaled(x: np.ndarray) -> np.ndarray:
+    """Scores scaled to [0, 1] by the user's best (negative ones count as 0)."""
+    top = float(x.max()) if len(x) else 0.0
+    return np.maximum(x, 0.0) / top if top > 0 else np.zeros_like(x)
+
+
+class BlendRecommender(Recommender):
+    """Repeat purchases blended with EASE, ALS, bought-together and trial popularity."""
+
+    kind: ClassVar[str] = "cuecard"
+
+    def __init__(self, params: BlendParams | None = None, tune: bool = False, progress: bool = False,
+                 num_threads: int = 1) -> None:
+        self.params = params or BlendParams()
+        self.tune, self.progress, self.num_threads = tune, progress, num_threads
+        self.tuning_report: dict[str, Any] = {}
+        self.popularity = PopularityRecommender()
+        self.trial = np.zeros(0, np.float32)
+        self.knn = ItemKNNRecommender()
+        self.ease = EASERecommender()
+        self.als = ALSRecommender()
+        self.data: Interactions | None = None
+        self._fresh: dict[str, list[np.ndarray]] = {}  # user id → baskets bought since training
+        self._lock = threading.Lock()
+
+    @property
+    def n_items(self) -> int:  # type: ignore[override]
+        """How many items the model knows."""
+        return len(self.trial)
+
+    # ---- training ----
+    def fit(self, data: Interactions) -> BlendRecommender:
+        """Tune the weights on validation baskets (when asked), then fit every part on all of `data`."""
+        if self.tune:
+            from recsys.tuning import tune_blend
+
+            self.params, self.tuning_report = tune_blend(data, self.params, progress=self.progress)
+        self.fit_parts(data)
+        self.data = data
+        return self
+
+    def fit_parts(self, data: Interactions) -> BlendRecommender:
+        """Fit the parts with the current parameters (no tuning)."""
+        p = self.params
+        self.popularity = PopularityRecommender().fit(data)
+        self.trial = trial_counts(data)
+        self.knn = ItemKNNRecommender(p.knn_neighbours, progress=self.progress).fit(data)
+        self.ease = EASERecommender(p.ease_regularization, p.ease_max_items, p.ease_neighbours).fit(data)
+        self.als = ALSRecommender(p.als_factors, p.als_regularization, p.als_alpha, p.als_iterations,
+                                  p.als_weighting, num_threads=self.num_threads, progress=self.progress).fit(data)
+        self.data = data
+        return self
+
+    # ---- scoring ----
+    def parts(self, user: int | None, history: History) -> dict[str, np.ndarray]:
+        """Each part's scores for this user: `repeat` as is, the explore parts scaled to [0, 1]."""
+        p = self.params
+        out = {"repeat": decayed_profile(history, self.n_items, p.decay)}
+        # parts with zero weight are not computed: serving pays only for what the blend uses
+        if p.ease:
+            out["ease"] = scaled(self.ease.scores(user, history))
+        if p.als:
+            out["als"] = scaled(self.als.scores(user, history))
+        if p.knn:
+            out["knn"] = scaled(self.knn.scores(user, history))
+        out["trial"] = scaled(self.trial)
+        return out
+
+    def combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
+        """The blend of the parts (see module doc)."""
+        p = self.params
+        explore = p.trial * parts["trial"] + 1e-6 * parts["trial"]  # trial popularity breaks every tie
+        for name in ("ease", "als", "knn"):
+            if name in parts:
+                explore = explore + getattr(p, name) * parts[name]
+        return parts["repeat"] + p.explore * explore
+
+    def scores(self, user: int | None, history: History) -> np.ndarray:
+        """Blended scores for every item."""
+        return self.combine(self.parts(user, history))
+
+    def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Bought together with `item`; EASE neighbours when it has no basket neighbours."""
+        ids, s = self.knn.similar_items(item, k)
+        if len(ids) == 0:
+            ids, s = self.ease.similar_items(item, k)
+        return ids, s
+
+    # ---- users by external id, with purchases since training ----
+    def history(self, user_id: str) -> tuple[int | None, list[np.ndarray]]:
+        """(dense id if trained on and unchanged since, baskets oldest first) for an external user id."""
+        assert self.data is not None, "fit or load the model first"
+        dense = self.data.user_index.get(user_id)
+        baskets = self.data.baskets(dense) if dense is not None else []
+        fresh = self._fresh.get(user_id)
+        if fresh:
+            # a changed history invalidates the trained user factor: ALS recomputes it
+            return None, baskets + fresh
+        return dense, baskets
+
+    def knows_user(self, user_id: str) -> bool:
+        """Whether the model has any purchase of this user (trained on or recorded since)."""
+        return self.data is not None and (user_id in self.data.user_index or user_id in self._fresh)
+
+    def recalculate_user(self, user_id: str, baskets: list[list[str]]) -> int:
+        """Add a user's fresh baskets (external item ids) so they count at once; return items kept."""
+        assert self.data is not None, "fit or load the model first"
+        index = self.data.item_index
+        packed = [np.array([index[i] for i in b if i in index], np.int32) for b in baskets]
+        packed = [b for b in packed if len(b)]
+        with self._lock:  # copy-on-write: readers never see a half-appended list
+            self._fresh[user_id] = self._fresh.get(user_id, []) + packed
+        return int(sum(len(b) for b in packed))
+
+    def recommend_user(self, user_id: str, k: int = 10,
+                       exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top `k` for an external user id (popularity-led for a user never seen)."""
+        dense, history = self.history(user_id)
+        return top_k(self.scores(dense, history), k, exclude)
+
+    # ---- persistence ----
+    def state(self) -> tuple[Arrays, dict[str, Any]]:
+        """Every part's arrays under its prefix, plus the training baskets."""
+        assert self.data is not None, "fit the model before saving it"
+        arrays: Arrays = {"trial": self.trial}
+        params: dict[str, Any] = {"blend": asdict(self.params), "tuning": self.tuning_report}
+        for name, part in (("popularity", self.popularity), ("knn", self.knn), ("ease", self.ease),
+                           ("als", self.als)):
+            part_arrays, part_params = part.state()
+            arrays.update({f"{name}.{k}": v for k, v in part_arrays.items()})
+            params[name] = part_params
+        d = self.data
+        arrays.update({"data.user_ids": d.user_ids, "data.item_ids": d.item_ids, "data.user_ptr": d.user_ptr,
+                       "data.basket_ptr": d.basket_ptr, "data.basket_items": d.basket_items,
+                       "data.basket_qty": d.basket_qty})
+        return arrays, params
+
+    @classmethod
+    def from_state(cls, arrays: Arrays, params: dict[str, Any]) -> BlendRecommender:
+        """Rebuild from `state()`."""
+        model = cls(BlendParams.from_dict(params["blend"]))
+        model.tuning_report = dict(params.get("tuning") or {})
+        model.trial = arrays["trial"].astype(np.float32)
+        model.popularity = PopularityRecommender.from_state(prefixed(arrays, "popularity"), params["popularity"])
+        model.knn = ItemKNNRecommender.from_state(prefixed(arrays, "knn"), params["knn"])
+        model.ease = EASERecommender.from_state(prefixed(arrays, "ease"), params["ease"])
+        model.als = ALSRecommender.from_state(prefixed(arrays, "als"), params["als"])
+        d = prefixed(arrays, "data")
+        model.data = Interactions(d["user_ids"], d["item_ids"], d["user_ptr"], d["basket_ptr"],
+                                  d["basket_items"], d["basket_qty"])
+        return model

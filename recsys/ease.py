@@ -1,0 +1,108 @@
+"""EASE (Steck, 2019): a closed-form item-to-item regression on who bought what.
+
+B = I - P / diag(P) with P = (XᵀX + λI)⁻¹, X the binary users × items matrix, so an item is scored
+by the items the user bought, each counting with the weight that best reconstructed co-purchases
+across all users. Items bought by fewer than two users carry no co-purchase signal and, past
+`max_items`, only the most bought are modelled (the inverse costs items³); only each item's
+`neighbours` largest weights are kept, so the saved model stays small and scoring stays sparse.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy import sparse
+from scipy.linalg import lapack
+from threadpoolctl import threadpool_limits
+
+from recsys.base import Arrays, History, Recommender
+from recsys.data import Interactions
+
+
+class EASERecommender(Recommender):
+    """Item-to-item weights solved in closed form from the co-purchase Gram matrix."""
+
+    kind: ClassVar[str] = "ease"
+
+    def __init__(self, regularization: float = 300.0, max_items: int = 6000, neighbours: int = 256) -> None:
+        self.regularization = regularization
+        self.max_items = max_items
+        self.neighbours = neighbours
+        self.weights = sparse.csr_matrix((0, 0), dtype=np.float32)
+
+    @property
+    def n_items(self) -> int:  # type: ignore[override]
+        """How many items the model knows."""
+        return self.weights.shape[0]
+
+    def fit(self, data: Interactions) -> EASERecommender:
+        """Solve B on the modelled items (Cholesky inverse, float32, one BLAS thread) and prune it."""
+        x = data.user_items.copy()
+        x.data[:] = 1.0
+        buyers = np.bincount(x.indices, minlength=data.n_items)
+        keep = np.flatnonzero(buyers >= 2)
+        if len(keep) > self.max_items:
+            keep = keep[np.argsort(-buyers[keep], kind="stable")[:self.max_items]]
+            keep.sort()
+        n = data.n_items
+        if len(keep) < 2:
+            self.weights = sparse.csr_matrix((n, n), dtype=np.float32)
+            return self
+        xk = x.tocsc()[:, keep].astype(np.float32)
+        with threadpool_limits(1, "blas"):
+            gram = (xk.T @ xk).toarray()
+            gram[np.diag_indices_from(gram)] += self.regularization
+            chol, info = lapack.spotrf(gram, lower=1, overwrite_a=1)
+            if info != 0:
+                raise ValueError(f"EASE: Gram matrix not positive definite (info={info}); raise regularization")
+            p, info = lapack.spotri(chol, lower=1, overwrite_c=1)
+        del gram
+        p = np.tril(p) + np.tril(p, -1).T
+        b = p / -np.diag(p)[None, :]
+        np.fill_diagonal(b, 0.0)
+        k = min(self.neighbours, len(keep) - 1)
+        top = np.argpartition(-b, k - 1, axis=1)[:, :k]
+        val = np.take_along_axis(b, top, axis=1)
+        del b, p
+        good = val > 0  # negative weights only ever push items down; dropping them keeps B sparse
+        rows = np.repeat(keep, good.sum(axis=1))
+        self.weights = sparse.csr_matrix((val[good].astype(np.float32), (rows, keep[top[good]])), shape=(n, n))
+        self.weights.sort_indices()
+        return self
+
+    def scores(self, user: int | None, history: History) -> np.ndarray:
+        """Sum of the weights from each distinct item the user bought."""
+        out = np.zeros(self.n_items, np.float32)
+        if not len(history):
+            return out
+        items = np.unique(np.concatenate(list(history)))
+        items = items[items < self.n_items]
+        w = self.weights
+        starts, stops = w.indptr[items], w.indptr[items + 1]
+        lens = stops - starts
+        if lens.sum() == 0:
+            return out
+        idx = np.repeat(starts - np.cumsum(np.r_[0, lens[:-1]]), lens) + np.arange(lens.sum())
+        return np.bincount(w.indices[idx], weights=w.data[idx], minlength=self.n_items).astype(np.float32)
+
+    def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """The items the model weighs most from `item`."""
+        row = self.weights[item]
+        order = np.argsort(-row.data, kind="stable")[:k]
+        return row.indices[order].astype(np.int64), row.data[order]
+
+    def state(self) -> tuple[Arrays, dict[str, Any]]:
+        """The pruned weight matrix."""
+        w = self.weights
+        return ({"indptr": w.indptr, "indices": w.indices, "data": w.data},
+                {"regularization": self.regularization, "max_items": self.max_items,
+                 "neighbours": self.neighbours, "n_items": w.shape[0]})
+
+    @classmethod
+    def from_state(cls, arrays: Arrays, params: dict[str, Any]) -> EASERecommender:
+        """Rebuild from `state()`."""
+        model = cls(float(params["regularization"]), int(params["max_items"]), int(params["neighbours"]))
+        n = int(params["n_items"])
+        model.weights = sparse.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=(n, n))
+        return model
