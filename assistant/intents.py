@@ -106,6 +106,11 @@ class IntentClassifier:
         """Embed normalised comments (cut to what the classifier reads) in one call."""
         return self.embedder.encode([t[:CLASSIFY_CHARS] for t in normalized])
 
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """The head's score for every label (columns in `labels` order), without fast path or thresholds."""
+        normalized = [normalize(t)[:CLASSIFY_CHARS] for t in texts]
+        return self.head.scores(self.encode(normalized), normalized)
+
     def classify_normalized(self, normalized: Sequence[str]) -> list[IntentPrediction]:
         """Classify normalised comments: fast path first, the rest through one encoder call."""
         out: list[IntentPrediction | None] = [fast_path(t) for t in normalized]
