@@ -117,8 +117,9 @@ def normalize(text: str) -> str:
     text = _fold_repeats(text)
     text = _slang(text)
     text = _SPACES.sub(" ", text).strip()
-    # "? " at the end is the same question as "?"; the classifier should not see two forms.
-    return text.rstrip(" ")
+    # "多少钱!!!" and "多少钱。" ask what "多少钱" asks: one form, one cache entry, one group wording.
+    # A trailing "?" stays: it can turn praise ("好看") into a question ("好看?").
+    return text.rstrip(" !.,~。，！、…") or text
 
 
 def inspect(raw: object) -> tuple[str, str | None]:
