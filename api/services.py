@@ -72,6 +72,9 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
                                        window_s=settings.group_window_s, similarity=settings.group_similarity)
     # --- issue 4: knowledge base (build services.kb, .answerer, .compliance here) ---
     # --- issue 5: recommendations (build services.recommender here) ---
+    from recsys.service import build_recommender
+
+    services.recommender = build_recommender(store, settings)
     # --- issue 6: live rooms (build services.live here) ---
     from api.live import build_hub
 

@@ -1,7 +1,133 @@
-"""`cuecard recsys`: Train and evaluate the recommender."""
+"""`cuecard recsys`: train the recommender, evaluate it against baselines, ask it for a user's list."""
 
 from __future__ import annotations
 
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from knowledge.errors import InvalidInputError
+from recsys.data import Columns, Interactions, LoadReport, read_purchases
 
 app = typer.Typer(help="Train and evaluate the recommender.", no_args_is_help=True)
+err = Console(stderr=True)
+
+PurchasesOpt = Annotated[Path | None, typer.Option("--purchases", help="CSV or Parquet file of purchase lines.")]
+UserCol = Annotated[str, typer.Option("--user-col", help="Column holding the user id.")]
+ItemCol = Annotated[str, typer.Option("--item-col", help="Column holding the item (product) id.")]
+BasketCol = Annotated[str | None, typer.Option("--basket-col", help="Column holding the basket / order id.")]
+OrderCol = Annotated[str | None, typer.Option("--order-col", help="Column ordering a user's baskets (order number).")]
+TimeCol = Annotated[str | None, typer.Option("--time-col", help="Column with the purchase time (used without --order-col).")]
+QtyCol = Annotated[str | None, typer.Option("--quantity-col", help="Column with the quantity (default 1 per line).")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default CUECARD_DATA_DIR).")]
+
+
+def _load(purchases: Path, columns: Columns) -> tuple[Interactions, LoadReport]:
+    frame, report = read_purchases(purchases, columns)
+    err.print(f"[dim]{purchases.name}: {report.summary()}[/]")
+    return Interactions.from_frame(frame), report
+
+
+@app.command()
+def train(
+    purchases: PurchasesOpt = None, user_col: UserCol = "user_id", item_col: ItemCol = "item_id",
+    basket_col: BasketCol = None, order_col: OrderCol = None, time_col: TimeCol = None,
+    quantity_col: QtyCol = None, data_dir: DataDir = None,
+    tune: Annotated[bool, typer.Option(help="Tune the blend's weights on validation baskets first.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Train on a purchase file (or the store's purchases), save it, and make it the active model.
+
+    A running server picks it up with `POST /recommendations/model/reload` (admin key).
+    """
+    from api.cli import load_settings
+    from api.services import build_store
+    from recsys.service import RecommendationService, blend_params
+
+    settings = load_settings(data_dir=data_dir)
+    store = build_store(settings)
+    try:
+        service = RecommendationService(store, models_dir=settings.models_dir, params=blend_params(settings))
+        data = None
+        if purchases is not None:
+            data, _ = _load(purchases, Columns(user_col, item_col, basket_col, order_col, time_col, quantity_col))
+        elif store.count_purchases() == 0:
+            raise InvalidInputError("the store holds no purchases: pass --purchases FILE (or POST /purchases)")
+        started = time.perf_counter()
+        version = service.train(data, tune=tune, progress=not as_json)
+        seconds = time.perf_counter() - started
+        model = service.model
+        assert model is not None and model.data is not None
+        result = {"version": version, "path": str(settings.models_dir / "recommender" / version),
+                  "users": model.data.n_users, "items": model.data.n_items, "lines": model.data.n_lines,
+                  "train_seconds": round(seconds, 2), "params": model.params.__dict__,
+                  "tuning": model.tuning_report}
+        if as_json:
+            print(json.dumps(result, ensure_ascii=False))
+        else:
+            err.print(f"[green]trained[/] {version} on {result['users']:,} users × {result['items']:,} items "
+                      f"({result['lines']:,} lines) in {seconds:.1f} s → {result['path']}")
+    finally:
+        store.close()
+
+
+@app.command("eval")
+def evaluate_cmd(
+    purchases: Annotated[Path, typer.Option("--purchases", help="CSV or Parquet file of purchase lines.")],
+    user_col: UserCol = "user_id", item_col: ItemCol = "item_id", basket_col: BasketCol = None,
+    order_col: OrderCol = None, time_col: TimeCol = None, quantity_col: QtyCol = None,
+    k: Annotated[int, typer.Option("--k", help="Cut-off of the metrics.", min=1, max=1000)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object {task: {method: metrics}}.")] = False,
+) -> None:
+    """Hold out each user's last basket, train every method on the rest, print HR/NDCG/Recall@K and coverage."""
+    from recsys.evaluate import default_methods, evaluate
+
+    data, _ = _load(purchases, Columns(user_col, item_col, basket_col, order_col, time_col, quantity_col))
+    if int((data.user_ptr[1:] - data.user_ptr[:-1] >= 2).sum()) == 0:
+        raise InvalidInputError("no user has two baskets: nothing to hold out (check --basket-col / --order-col)")
+    started = time.perf_counter()
+    results = evaluate(data, default_methods(progress=not as_json), k=k, progress=not as_json,
+                       on_fit=None if as_json else (lambda name: err.print(f"[dim]fitting {name}…[/]")))
+    if as_json:
+        print(json.dumps({task: {m: {key: round(v, 4) for key, v in met.items() if key != "users"}
+                                 for m, met in methods.items()} for task, methods in results.items()}))
+        return
+    for task, methods in results.items():
+        users = next(iter(methods.values()))["users"]
+        table = Table(title=f"{task} @ {k}  ({users} users)")
+        for col in ("method", "HR", "NDCG", "Recall", "coverage"):
+            table.add_column(col, justify="right" if col != "method" else "left")
+        for name, m in methods.items():
+            table.add_row(name, f"{m['hr']:.4f}", f"{m['ndcg']:.4f}", f"{m['recall']:.4f}", f"{m['coverage']:.4f}")
+        Console().print(table)
+    err.print(f"[dim]{time.perf_counter() - started:.1f} s[/]")
+
+
+@app.command()
+def recommend(
+    user_id: Annotated[str, typer.Argument(help="The user to recommend for.")],
+    k: Annotated[int, typer.Option("--k", help="How many items.")] = 10,
+    room: Annotated[str | None, typer.Option("--room", help="Re-rank for this room.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Print a user's recommendations from the active model (popularity for a user it never saw)."""
+    from api.cli import load_settings
+    from api.services import build_store
+    from knowledge.room import RoomState
+    from recsys.service import build_recommender
+
+    settings = load_settings(data_dir=data_dir)
+    store = build_store(settings)
+    try:
+        service = build_recommender(store, settings)
+        state = RoomState.load(store, room) if room else None
+        for r in service.recommend(user_id, k=k, room=state):
+            title = (r.product or {}).get("title", "")
+            print(f"{r.item_id}\t{r.score:.4f}\t{r.reason}\t{title}")
+    finally:
+        store.close()

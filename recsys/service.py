@@ -1,0 +1,272 @@
+"""`RecommendationService`: the blend, the catalogue and the live room behind three questions.
+
+`recommend` (what should this viewer see), `related` (what goes with this product) and
+`pitch_next` (what the host could pitch next from the line-up). The model is one reference,
+swapped whole (`swap`, `reload`, `train`) so a running server changes models without downtime:
+each request reads the reference once and finishes on the model it started with.
+
+Documented fallbacks: a user the model never saw gets popularity (re-ranked by the room), with
+reason `popular`; a product the model never saw but the catalogue knows gets its category's
+best sellers; `k` must be 1..`max_k` (InvalidInputError otherwise).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from knowledge.errors import InvalidInputError, NotFoundError
+from knowledge.room import RoomState
+from knowledge.store import Store
+from recsys.base import top_k
+from recsys.blend import BlendParams, BlendRecommender
+from recsys.data import Interactions, frame_from_records
+from recsys.errors import ModelFormatError, PurchaseDataError, UnknownItemError
+from recsys.rerank import Candidate, LiveWeights, rerank
+
+MODEL_KIND = "recommender"
+
+
+@dataclass
+class Recommendation:
+    """One recommended item, why, and its catalogue row (None when the catalogue does not know it)."""
+
+    item_id: str
+    score: float
+    reason: str
+    product: dict[str, Any] | None = None
+
+
+class RecommendationService:
+    """Serve recommendations from a swappable blend model and the store's catalogue."""
+
+    def __init__(self, store: Store, model: BlendRecommender | None = None, *, models_dir: Path | None = None,
+                 params: BlendParams | None = None, max_k: int = 100, catalog_ttl_s: float = 5.0,
+                 weights: LiveWeights = LiveWeights()) -> None:
+        self.store = store
+        self.models_dir = Path(models_dir) if models_dir else None
+        self.params = params or BlendParams()
+        self.max_k, self.catalog_ttl_s, self.weights = max_k, catalog_ttl_s, weights
+        self._model = model
+        self.version: str | None = None
+        self._catalog: tuple[float, dict[str, dict[str, Any]]] = (0.0, {})
+        self._train_lock = threading.Lock()
+
+    # ---- the model ----
+    @property
+    def model(self) -> BlendRecommender | None:
+        """The model in use (read once per request)."""
+        return self._model
+
+    def swap(self, model: BlendRecommender, version: str | None = None) -> None:
+        """Put a new model in service; requests already running finish on the old one."""
+        self._attach_categories(model)
+        self._model, self.version = model, version  # one reference assignment: atomic under the GIL
+
+    def reload(self) -> str | None:
+        """Load the store's active recommender version and swap it in; return its version."""
+        active = self.store.active_model(MODEL_KIND)
+        if active is None:
+            raise NotFoundError("no recommender has been trained yet; run `cuecard recsys train`")
+        self.swap(BlendRecommender.load(active["path"]), active["version"])
+        return self.version
+
+    def train(self, data: Interactions | None = None, tune: bool = False, progress: bool = False,
+              metrics: dict[str, Any] | None = None) -> str:
+        """Fit on `data` (default: the store's purchases), save, record as active, swap in; return the version."""
+        with self._train_lock:
+            if data is None:
+                frame, _ = frame_from_records(self.store.list_purchases())
+                data = Interactions.from_frame(frame)
+            model = BlendRecommender(self.params, tune=tune, progress=progress).fit(data)
+            version = time.strftime("%Y%m%d-%H%M%S") + f"-{int(time.time() * 1000) % 1000:03d}"
+            if self.models_dir is not None:
+                path = model.save(self.models_dir / MODEL_KIND / version,
+                                  {"users": data.n_users, "items": data.n_items, "lines": data.n_lines})
+                self.store.record_model(MODEL_KIND, version, str(path),
+                                        {**(metrics or {}), **model.tuning_report.get("chosen", {})})
+            self.swap(model, version)
+            return version
+
+    def start(self) -> RecommendationService:
+        """Load the active model; else train on the store's purchases if there are any (seconds)."""
+        try:
+            self.reload()
+        except (NotFoundError, ModelFormatError):
+            if self.store.count_purchases():
+                # nothing usable: serve the catalogue fallback until purchases arrive
+                with contextlib.suppress(PurchaseDataError):
+                    self.train()
+        return self
+
+    # ---- catalogue ----
+    def products(self) -> dict[str, dict[str, Any]]:
+        """Catalogue rows by id, re-read at most every `catalog_ttl_s` seconds."""
+        loaded_at, rows = self._catalog
+        if time.monotonic() - loaded_at > self.catalog_ttl_s:
+            rows = {p["id"]: p for p in self.store.list_products()}
+            self._catalog = (time.monotonic(), rows)
+        return rows
+
+    def invalidate_catalog(self) -> None:
+        """Forget the cached catalogue (after a stock or product change)."""
+        self._catalog = (0.0, {})
+
+    def _attach_categories(self, model: BlendRecommender) -> None:
+        if model.data is None:
+            return
+        catalog = self.products()
+        model.popularity.set_categories([(catalog.get(i) or {}).get("category") for i in model.data.item_ids])
+
+    # ---- questions ----
+    def _check_k(self, k: int) -> int:
+        if not isinstance(k, int) or k < 1 or k > self.max_k:
+            raise InvalidInputError(f"k must be between 1 and {self.max_k}, got {k!r}")
+        return k
+
+    def _personal(self, model: BlendRecommender, user_id: str, pool: int) -> tuple[list[Candidate], set[str]]:
+        """The model's candidates for a user, each with the reason the model proposes it."""
+        dense, history = model.history(user_id)
+        parts = model.parts(dense, history)
+        ids, scores = top_k(model.combine(parts), pool)
+        item_ids = model.data.item_ids if model.data is not None else np.empty(0, str)
+        recent = set()
+        for basket in history[-2:]:
+            for item in basket[:20]:
+                recent.update(model.knn.sim.indices[model.knn.sim.indptr[item]:model.knn.sim.indptr[item + 1]]
+                              .tolist())
+        p = model.params
+        out = []
+        for i, s in zip(ids.tolist(), scores.tolist(), strict=True):
+            personal = sum(getattr(p, n) * parts[n][i] for n in ("ease", "als", "knn") if n in parts)
+            if parts["repeat"][i] > 0 or (personal > p.trial * parts["trial"][i] and i not in recent):
+                reason = "because_you_bought"
+            elif i in recent:
+                reason = "bought_together"
+            else:
+                reason = "popular"
+            out.append(Candidate(str(item_ids[i]), float(s), reason))
+        bought = {str(item_ids[i]) for b in history for i in b.tolist()}
+        return out, bought
+
+    def _popular(self, model: BlendRecommender | None, pool: int) -> list[Candidate]:
+        if model is None or model.data is None:
+            # no purchases yet: the catalogue in stock, most stocked first
+            rows = sorted(self.products().values(), key=lambda p: (-int(p.get("stock") or 0), p["id"]))
+            return [Candidate(p["id"], 0.0, "popular") for p in rows[:pool]]
+        ids, scores = top_k(model.popularity.counts, pool)
+        return [Candidate(str(model.data.item_ids[i]), float(s), "popular")
+                for i, s in zip(ids.tolist(), scores.tolist(), strict=True)]
+
+    def _with_on_stage(self, model: BlendRecommender | None, on_stage: str | None) -> dict[str, float]:
+        if model is None or model.data is None or on_stage is None or on_stage not in model.data.item_index:
+            return {}
+        ids, sims = model.knn.similar_items(model.data.item_index[on_stage], 20)
+        return {str(model.data.item_ids[i]): float(s) for i, s in zip(ids.tolist(), sims.tolist(), strict=True)}
+
+    def _finish(self, ranked: list[Candidate], catalog: Mapping[str, dict[str, Any]]) -> list[Recommendation]:
+        return [Recommendation(c.item_id, c.score, c.reason, catalog.get(c.item_id)) for c in ranked]
+
+    def recommend(self, user_id: str, k: int = 10, room: RoomState | None = None,
+                  room_interest: dict[str, float] | None = None) -> list[Recommendation]:
+        """The viewer's `k` best items, re-ranked by the room when one is given (popularity for new users)."""
+        self._check_k(k)
+        model = self._model
+        pool = max(50, 3 * k)
+        catalog = self.products()
+        if model is not None and model.data is not None and user_id and model.knows_user(user_id):
+            candidates, bought = self._personal(model, user_id, pool)
+        else:
+            candidates, bought = self._popular(model, pool), set()
+        on_stage, lineup = None, []
+        if room is not None:
+            on_stage, lineup = room.on_stage, room.lineup_ids
+            catalog = {**catalog, **{p["id"]: p for p in room.lineup}}  # the room's rows are the freshest
+            # live products are candidates even when the model would not have proposed them
+            candidates += [Candidate(pid, 0.0, "popular_in_room") for pid in lineup]
+            candidates += [Candidate(pid, 0.0, "popular_in_room") for pid in (room_interest or {})]
+        together = self._with_on_stage(model, on_stage)
+        candidates += [Candidate(pid, 0.0, "bought_together") for pid in together]
+        ranked = rerank(candidates, catalog, k, on_stage=on_stage, lineup=lineup, room_interest=room_interest,
+                        with_on_stage=together, bought=bought, weights=self.weights)
+        return self._finish(ranked, catalog)
+
+    def related(self, product_id: str, k: int = 10) -> list[Recommendation]:
+        """Items bought together with a product (its category's best sellers when the model never saw it)."""
+        self._check_k(k)
+        model = self._model
+        catalog = self.products()
+        candidates: list[Candidate] = []
+        if model is not None and model.data is not None and product_id in model.data.item_index:
+            ids, sims = model.similar_items(model.data.item_index[product_id], k + 20)
+            candidates = [Candidate(str(model.data.item_ids[i]), float(s), "bought_together")
+                          for i, s in zip(ids.tolist(), sims.tolist(), strict=True)]
+        elif product_id not in catalog:
+            raise UnknownItemError(f"product {product_id!r} is neither in the catalogue nor in the purchase history")
+        category = (catalog.get(product_id) or {}).get("category")
+        if len(candidates) < k and model is not None and model.data is not None and category:
+            ids, counts = model.popularity.top_in_category(category, k + 20)
+            candidates += [Candidate(str(model.data.item_ids[i]), float(c) * 1e-6, "popular")
+                           for i, c in zip(ids.tolist(), counts.tolist(), strict=True)]
+        if len(candidates) < k and category:
+            candidates += [Candidate(p["id"], 0.0, "popular") for p in catalog.values()
+                           if p.get("category") == category]
+        candidates = [c for c in candidates if c.item_id != product_id]
+        return self._finish(rerank(candidates, catalog, k, weights=self.weights), catalog)
+
+    def pitch_next(self, room: RoomState, room_interest: dict[str, float] | None = None,
+                   k: int = 3) -> list[Recommendation]:
+        """What the host could pitch next from the line-up: asked about, bought with what is on stage, popular."""
+        self._check_k(k)
+        model = self._model
+        lineup = [pid for pid in room.lineup_ids if pid != room.on_stage]
+        catalog = {p["id"]: p for p in room.lineup}
+        popular: dict[str, float] = {}
+        if model is not None and model.data is not None:
+            counts = model.popularity.counts
+            popular = {pid: float(counts[model.data.item_index[pid]]) for pid in lineup
+                       if pid in model.data.item_index}
+        candidates = [Candidate(pid, popular.get(pid, 0.0), "popular") for pid in lineup]
+        interest = {pid: w for pid, w in (room_interest or {}).items() if pid in lineup}
+        together = {pid: s for pid, s in self._with_on_stage(model, room.on_stage).items() if pid in lineup}
+        weights = LiveWeights(on_stage=0.0, lineup=0.0, interest=self.weights.interest,
+                              with_on_stage=self.weights.with_on_stage)
+        ranked = rerank(candidates, catalog, k, lineup=lineup, room_interest=interest, with_on_stage=together,
+                        weights=weights)
+        return self._finish(ranked, catalog)
+
+    # ---- fresh purchases ----
+    def add_purchases(self, rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+        """Store purchases and make each buyer's fresh baskets count at once (no retrain)."""
+        rows = [dict(r) for r in rows]
+        stored = self.store.add_purchases(rows)
+        baskets: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for i, r in enumerate(rows):
+            key = str(r.get("basket_id") or r.get("order_no") or r.get("ts") or f"row{i}")
+            baskets[str(r["user_id"])][key].append(str(r["item_id"]))
+        model = self._model
+        known_items = 0
+        if model is not None and model.data is not None:
+            for user_id, by_basket in baskets.items():
+                known_items += model.recalculate_user(user_id, list(by_basket.values()))
+        return {"stored": stored, "users": len(baskets), "known_items": known_items}
+
+
+def blend_params(settings: Any) -> BlendParams:
+    """The blend's parameters with the ALS hyper-parameters of the settings (`CUECARD_ALS_*`)."""
+    return BlendParams(als_factors=settings.als_factors, als_iterations=settings.als_iterations,
+                       als_regularization=settings.als_regularization, als_alpha=settings.als_alpha,
+                       als_weighting=settings.als_weighting)
+
+
+def build_recommender(store: Store, settings: Any) -> RecommendationService:
+    """The service for an app: the store's active model, else a quick fit on the store's purchases."""
+    return RecommendationService(store, models_dir=settings.models_dir, params=blend_params(settings)).start()
