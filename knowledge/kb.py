@@ -39,6 +39,8 @@ from knowledge.store import Store
 
 INDEX_VERSION = 1
 MODES = ("fused", "dense", "lexical")
+FUSIONS = ("weighted", "rrf")
+RRF_K = 60
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,15 @@ class KnowledgeBase:
     """Documents and product facts behind a dense and a lexical index, kept in step with the store."""
 
     def __init__(self, store: Store, embedder: Embedder, index_dir: Path | str, *,
-                 dense_weight: float = 0.6, candidates: int = 50, sync: bool = True) -> None:
+                 dense_weight: float = 0.8, candidates: int = 50, fusion: str = "weighted",
+                 threads: int | None = 1, sync: bool = True) -> None:
+        if fusion not in FUSIONS:
+            raise InvalidInputError(f"unknown fusion {fusion!r}; expected one of {', '.join(FUSIONS)}")
+        self.fusion = fusion
+        if threads is not None:
+            # One query at a time gains nothing from OpenMP, and under CPU contention its spinning
+            # threads made a 10,000-document search 40x slower (process-wide setting).
+            faiss.omp_set_num_threads(threads)
         self.store = store
         self.embedder = embedder
         self.index_dir = Path(index_dir)
@@ -372,9 +382,20 @@ class KnowledgeBase:
                 vectors = np.stack([self._dense.reconstruct(s) for s in missing])
                 dense.update(zip(missing, (vectors @ qvec).tolist(), strict=True))
             w = self.dense_weight if mode == "fused" else (1.0 if mode == "dense" else 0.0)
-            scored = sorted(((w * dense.get(s, 0.0) + (1 - w) * lexical.get(s, 0.0), s) for s in slots),
-                            reverse=True)[:k]
+            fused = {s: w * dense.get(s, 0.0) + (1 - w) * lexical.get(s, 0.0) for s in slots}
+            if mode == "fused" and self.fusion == "rrf":
+                fused = self._rrf(dense, lexical)
+            scored = sorted(((v, s) for s, v in fused.items()), reverse=True)[:k]
             return [self._hit(s, score, dense.get(s, 0.0), lexical.get(s, 0.0)) for score, s in scored]
+
+    @staticmethod
+    def _rrf(dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
+        """Reciprocal-rank fusion (rank-only; kept for comparison, its scores say nothing about confidence)."""
+        out: dict[int, float] = {}
+        for scores in (dense, lexical):
+            for rank, slot in enumerate(sorted(scores, key=scores.__getitem__, reverse=True)):
+                out[slot] = out.get(slot, 0.0) + 1.0 / (RRF_K + rank + 1)
+        return out
 
     def _hit(self, slot: int, score: float, dense: float, lexical: float) -> Hit:
         d = self._docs[slot]
