@@ -111,6 +111,7 @@ class CardBoard:
         self.done: set[str] = set()
         self._seconds: dict[int, _Second] = {}
         self._buyers: dict[str, deque[tuple[float, str]]] = {}
+        self._viewers: dict[str, Counter[str]] = {}  # product -> viewer -> purchase comments in the window
         self._complaints: deque[str] = deque(maxlen=max_samples)
         self._alert_id: str | None = None
         self._group_seen: dict[str, int] = {}
@@ -143,7 +144,9 @@ class CardBoard:
         elif a.top_intent == "purchase":
             product = a.product_id or room.on_stage
             if product is not None:
-                self._buyers.setdefault(product, deque()).append((now, a.user_id or f"seq{a.seq}"))
+                viewer = a.user_id or f"seq{a.seq}"
+                self._buyers.setdefault(product, deque()).append((now, viewer))
+                self._viewers.setdefault(product, Counter())[viewer] += 1
 
     def _put(self, card: Card, now: float) -> Card:
         old = self.cards.get(card.id)
@@ -174,9 +177,13 @@ class CardBoard:
     def _surge_cards(self, room: RoomLike, now: float) -> list[Card]:
         out = []
         for product, buyers in self._buyers.items():
+            viewers_of = self._viewers.setdefault(product, Counter())
             while buyers and buyers[0][0] < now - self.surge_window_s:
-                buyers.popleft()
-            viewers = len({user for _, user in buyers})
+                _, gone = buyers.popleft()
+                viewers_of[gone] -= 1
+                if viewers_of[gone] <= 0:
+                    del viewers_of[gone]
+            viewers = len(viewers_of)
             card_id = f"surge:{product}"
             old = self.cards.get(card_id)
             if viewers < self.surge_min_viewers or (old is not None and old.count == viewers):

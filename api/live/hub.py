@@ -46,6 +46,7 @@ class LiveConfig:
     stats_interval_s: float = 1.0
     pitch_interval_s: float = 15.0
     answer_cache_size: int = 2048
+    max_answer_backlog: int = 2000  # questions waiting for answers before the oldest are dropped
 
 
 @dataclass
@@ -63,6 +64,8 @@ class LiveRoom:
     answers: OrderedDict[tuple[str, str | None], Any] = field(default_factory=OrderedDict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     last_pitch: float = 0.0
+    answer_queue: deque[tuple[list[Any], list[Card], int]] = field(default_factory=deque)
+    answering: bool = False
 
     @property
     def room_id(self) -> str:
@@ -231,16 +234,39 @@ class Hub:
         if self.answerer is not None and (want_answers or new_groups):
             questions = [a for a in analyses if want_answers and a.top_intent in ANSWERABLE_INTENTS
                          and not a.rejected]
-            self._spawn(self._answer_stage(live, questions, new_groups, upto))
+            live.answer_queue.append((questions, new_groups, upto))
+            waiting = sum(len(q) for q, _, _ in live.answer_queue)
+            if waiting > self.config.max_answer_backlog:
+                # Answers cannot keep up: the oldest questions go unanswered, and bots are told so.
+                dropped, _, _ = live.answer_queue.popleft()
+                self._broadcast(live, ("bot",), p.encode(p.OverloadedMsg(retry_after_ms=1000, rejected=len(dropped))))
+            if not live.answering:
+                live.answering = True
+                self._spawn(self._answer_stage(live))
         self._maybe_pitch(live)
 
-    async def _answer_stage(self, live: LiveRoom, questions: list[Any], groups: list[Card], upto: int) -> None:
+    async def _answer_stage(self, live: LiveRoom) -> None:
+        """Drain the room's answer queue, coalescing what piled up into one thread call."""
         loop = asyncio.get_running_loop()
-        items, cards = await loop.run_in_executor(self._answers, self._answer_batch, live, questions, groups)
-        if items:
-            self._broadcast(live, ("bot",), p.encode(p.AnswersMsg(upto_seq=upto, answers=items)))
-        if cards:
-            self._broadcast(live, ("host",), p.encode(p.CardsMsg(upto_seq=upto, cards=[_card_model(c) for c in cards])))
+        try:
+            while live.answer_queue:
+                jobs = list(live.answer_queue)
+                live.answer_queue.clear()
+                questions = [a for q, _, _ in jobs for a in q]
+                groups = [g for _, gs, _ in jobs for g in gs]
+                upto = jobs[-1][2]
+                try:
+                    items, cards = await loop.run_in_executor(self._answers, self._answer_batch, live, questions, groups)
+                except Exception:
+                    log.exception("answering failed in room %s", live.room_id)
+                    continue
+                if items:
+                    self._broadcast(live, ("bot",), p.encode(p.AnswersMsg(upto_seq=upto, answers=items)))
+                if cards:
+                    self._broadcast(live, ("host",), p.encode(p.CardsMsg(upto_seq=upto,
+                                                                         cards=[_card_model(c) for c in cards])))
+        finally:
+            live.answering = False
 
     def _answer(self, live: LiveRoom, question: str, product_id: str | None, intent: str | None,
                 key: str | None) -> Any:
@@ -285,8 +311,11 @@ class Hub:
 
     async def _pitch(self, live: LiveRoom) -> None:
         def work() -> Card | None:
-            with live.lock:
-                interest = live.board.room_interest()
+            if hasattr(self.pipeline, "room_interest"):  # the groups' own view: every live question counts
+                interest = self.pipeline.room_interest(live.room_id)
+            else:
+                with live.lock:
+                    interest = live.board.room_interest()
             recs = self.recommender.pitch_next(live.state, room_interest=interest, k=3)
             with live.lock:
                 return live.board.pitch_next(recs, live.state)
