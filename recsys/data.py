@@ -92,8 +92,9 @@ def read_purchases(path: Path | str, columns: Columns) -> tuple[pd.DataFrame, Lo
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                raw = pd.read_csv(path, usecols=usecols, dtype=str, on_bad_lines="warn",
-                                  encoding_errors="replace", skip_blank_lines=True)
+                # every column is read (not `usecols`): only then does pandas notice lines with extra fields
+                raw = pd.read_csv(path, dtype=str, on_bad_lines="warn", encoding_errors="replace",
+                                  skip_blank_lines=True)[usecols]
             except Exception as exc:
                 raise PurchaseDataError(f"cannot parse {path.name}: {exc}") from exc
         # pandas reports skipped lines as warnings, several per message; count them instead of crashing.

@@ -7,7 +7,8 @@ Rules, in order:
 3. the rest are scored: the model's score scaled to [0, 1], plus a boost for the product on stage
    (reason `live_now`), for the room's line-up and for the products the room's comments ask about
    (`room_interest`, reason `popular_in_room`), and for what is bought together with the product
-   on stage (`bought_together`). The reason shown is the largest contribution.
+   on stage (`bought_together`). The reason shown is the largest live boost when there is one,
+   else the model's own reason.
 """
 
 from __future__ import annotations
@@ -68,20 +69,18 @@ def rerank(candidates: list[Candidate], products: Mapping[str, Mapping[str, Any]
         if c.item_id in bought and product is not None and not product.get("consumable", False):
             continue
         base = c.score / top_score if top_score > 0 else 0.0
-        boosts = {c.reason: base}
+        live: dict[str, float] = {}
         if c.item_id == on_stage:
-            boosts["live_now"] = weights.on_stage
-        room = 0.0
-        if c.item_id in lineup_set:
-            room += weights.lineup
+            live["live_now"] = weights.on_stage
+        room = weights.lineup if c.item_id in lineup_set else 0.0
         if top_interest > 0 and interest.get(c.item_id, 0.0) > 0:
             room += weights.interest * interest[c.item_id] / top_interest
         if room:
-            boosts["popular_in_room"] = room
+            live["popular_in_room"] = room
         if top_together > 0 and together.get(c.item_id, 0.0) > 0:
-            boosts["bought_together"] = max(boosts.get("bought_together", 0.0),
-                                            weights.with_on_stage * together[c.item_id] / top_together)
-        reason = max(boosts, key=lambda r: boosts[r])
-        out.append(Candidate(c.item_id, round(sum(boosts.values()), 6), reason))
+            live["bought_together"] = weights.with_on_stage * together[c.item_id] / top_together
+        # a live signal, when there is one, is the reason worth showing: it is why the item is here now
+        reason = max(live, key=lambda r: live[r]) if live else c.reason
+        out.append(Candidate(c.item_id, round(base + sum(live.values()), 6), reason))
     out.sort(key=lambda c: (-c.score, c.item_id))
     return out[:k]
