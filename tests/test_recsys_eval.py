@@ -1,0 +1,88 @@
+"""The offline protocol and the `cuecard recsys` commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from recsys.evaluate import evaluate, evaluate_task, ranking_metrics
+from recsys.popularity import PopularityRecommender
+from recsys.repeat import RepeatRecommender
+from recsys.synthetic import grouped, grouped_frame
+
+
+def test_ranking_metrics_known_values() -> None:
+    """HR, NDCG and Recall by hand: hits at ranks 1 and 3 of 2 relevant items out of 3."""
+    hr, ndcg, recall = ranking_metrics(np.array([5, 7, 9]), np.array([5, 9, 11]), k=3)
+    assert hr == 1.0 and recall == pytest.approx(2 / 3)
+    assert ndcg == pytest.approx((1 + 1 / np.log2(4)) / (1 + 1 / np.log2(3) + 1 / np.log2(4)))
+    assert ranking_metrics(np.array([1]), np.array([2]), k=1) == (0.0, 0.0, 0.0)
+
+
+def test_cross_sell_excludes_bought_and_skips_users_with_nothing_new() -> None:
+    """Repeat scores perfectly on next basket here, and its cross-sell list holds no bought item."""
+    data, _ = grouped()
+    train, held = data.split_last()
+    repeat = RepeatRecommender(fill_popular=False).fit(train)
+    nb = evaluate_task(repeat, train, held, "next_basket")
+    assert nb["hr"] == 1.0 and nb["users"] == data.n_users
+    cs = evaluate_task(repeat, train, held, "cross_sell")
+    # only the five test users' held-out baskets could hold a never-bought item, and they do not
+    assert cs["users"] == 0 and cs["hr"] == 0.0
+
+
+def test_evaluate_runs_every_method_on_both_tasks() -> None:
+    """`evaluate` returns {task: {method: metrics}} for each task and method."""
+    data, _ = grouped()
+    out = evaluate(data, {"popularity": PopularityRecommender, "repeat": RepeatRecommender})
+    assert set(out) == {"next_basket", "cross_sell"} and set(out["next_basket"]) == {"popularity", "repeat"}
+    assert out["next_basket"]["repeat"]["ndcg"] > out["next_basket"]["popularity"]["ndcg"]
+
+
+@pytest.fixture
+def purchases_csv(tmp_path: Path) -> Path:
+    frame, _ = grouped_frame()
+    path = tmp_path / "orders.csv"
+    frame.rename(columns={"user": "customer", "item": "sku", "basket": "order", "seq": "n"}).to_csv(path, index=False)
+    return path
+
+
+def test_cli_eval_json(purchases_csv: Path) -> None:
+    """`recsys eval --json` prints one object with both tasks and all five methods."""
+    result = CliRunner().invoke(app, ["recsys", "eval", "--purchases", str(purchases_csv), "--user-col", "customer",
+                                      "--item-col", "sku", "--basket-col", "order", "--order-col", "n", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(out) == {"next_basket", "cross_sell"}
+    assert set(out["next_basket"]) == {"popularity", "repeat", "als", "item_knn", "cuecard"}
+    assert set(out["next_basket"]["cuecard"]) == {"hr", "ndcg", "recall", "coverage"}
+
+
+def test_cli_unknown_column_is_a_clear_error(purchases_csv: Path) -> None:
+    """An unknown column exits non-zero and names the file's columns."""
+    result = CliRunner().invoke(app, ["recsys", "eval", "--purchases", str(purchases_csv), "--user-col", "nope"])
+    assert result.exit_code != 0
+    assert "nope" in str(result.exception) and "customer" in str(result.exception)
+
+
+def test_cli_train_records_active_model(purchases_csv: Path, tmp_path: Path) -> None:
+    """`recsys train` saves a model under the data dir and records it as the active recommender."""
+    data_dir = tmp_path / "var"
+    result = CliRunner().invoke(app, ["recsys", "train", "--purchases", str(purchases_csv), "--user-col", "customer",
+                                      "--item-col", "sku", "--basket-col", "order", "--order-col", "n",
+                                      "--no-tune", "--data-dir", str(data_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["users"] == 100 and (Path(out["path"]) / "model.npz").is_file()
+    from knowledge.store import Store
+
+    store = Store(f"sqlite:///{(data_dir / 'cuecard.db').resolve()}")
+    try:
+        assert store.active_model("recommender")["version"] == out["version"]
+    finally:
+        store.close()
