@@ -71,6 +71,15 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
     services.pipeline = build_pipeline(emb, store, settings.models_dir, threshold=settings.intent_threshold,
                                        window_s=settings.group_window_s, similarity=settings.group_similarity)
     # --- issue 4: knowledge base (build services.kb, .answerer, .compliance here) ---
+    from assistant.answers import Answerer
+    from assistant.compliance import ComplianceChecker
+    from knowledge.kb import KnowledgeBase
+
+    # A shop extends the shipped word lists with files of the same names under <data_dir>/compliance.
+    services.compliance = ComplianceChecker.default(settings.data_dir / "compliance")
+    services.kb = KnowledgeBase(store, emb, settings.models_dir / "kb")
+    services.answerer = Answerer(services.kb, store, services.compliance,
+                                 min_confidence=settings.answer_min_confidence, k=settings.retrieval_k)
     # --- issue 5: recommendations (build services.recommender here) ---
     from recsys.service import build_recommender
 
