@@ -304,13 +304,12 @@ class CardBoard:
         total = sum(interest.values()) or 1
         return {pid: n / total for pid, n in interest.items()}
 
-    def stats(self, now: float | None = None, window_s: float = 1.0) -> dict[str, Any]:
-        """Comments, intents and complaint rate over the last `window_s` seconds, for the dashboard."""
-        now = time.time() if now is None else now
+    def stats(self, after: int, upto: int) -> dict[str, Any]:
+        """Comments, intents and complaint rate of the whole seconds in (`after`, `upto`], for the dashboard."""
         total = complaints = 0
         intents: Counter[str] = Counter()
         for sec, s in self._seconds.items():
-            if now - window_s <= sec < now:
+            if after < sec <= upto:
                 total += s.total
                 complaints += s.complaints
                 intents.update(s.intents)

@@ -87,8 +87,11 @@ def test_pitch_next_reports_link_numbers_and_only_changes() -> None:
 
 
 def test_stats_count_the_last_window() -> None:
-    """Stats report comments, intents and complaint rate of the last second only."""
+    """Stats report comments, intents and complaint rate of the whole seconds asked for, once each."""
     board = CardBoard("r")
     board.update(Room(), [A(1, "a", "x", "complaint"), A(2, "b", "y", "price")], [], now=10.2)
+    board.update(Room(), [A(4, "d", "w", "price")], [], now=10.9)
     board.update(Room(), [A(3, "c", "z", "price")], [], now=11.5)
-    assert board.stats(now=11.0) == {"comments": 2, "intents": {"complaint": 1, "price": 1}, "complaint_rate": 0.5}
+    assert board.stats(after=9, upto=10) == {"comments": 3, "intents": {"complaint": 1, "price": 2},
+                                             "complaint_rate": 0.3333}
+    assert board.stats(after=10, upto=11)["comments"] == 1

@@ -66,6 +66,7 @@ class LiveRoom:
     last_pitch: float = 0.0
     answer_queue: deque[tuple[list[Any], list[Card], int]] = field(default_factory=deque)
     answering: bool = False
+    stats_sec: int = 0  # the last whole second reported to dashboards
 
     @property
     def room_id(self) -> str:
@@ -405,14 +406,17 @@ class Hub:
         while True:
             await asyncio.sleep(self.config.stats_interval_s)
             now = time.time()
+            upto = int(now) - 1  # the last whole second: the current one is still filling
             for live in list(self.rooms.values()):
-                if not live.subscribers["host"]:
+                after = live.stats_sec or upto - 1
+                if not live.subscribers["host"] or upto <= after:
                     continue
+                live.stats_sec = upto
                 with live.lock:
-                    stats = live.board.stats(now, self.config.stats_interval_s)
+                    stats = live.board.stats(after, upto)
                 subs = len(live.subscribers["host"]) + len(live.subscribers["bot"])
                 self._broadcast(live, ("host",), p.encode(p.StatsMsg(
-                    ts=now, window_s=self.config.stats_interval_s, backlog=len(live.pending),
+                    ts=float(upto + 1), window_s=float(upto - after), backlog=len(live.pending),
                     subscribers=subs, **stats)))
 
 

@@ -104,8 +104,9 @@ class Subscriber:
                     return
                 await self._send(item)
                 self.sent += 1
-        except (ConnectionError, RuntimeError):
-            # The peer went away mid-send (Starlette raises RuntimeError on a closed socket).
+        except Exception:
+            # The peer went away mid-send; the transport's own exception type varies
+            # (Starlette's WebSocketDisconnect, RuntimeError, ConnectionError): the writer just ends.
             return
 
 

@@ -33,7 +33,7 @@ function cardNode(c) {
   if (c.count && c.kind !== "pitch_next") top.appendChild(el("span", "count", `×${c.count}`));
   node.appendChild(top);
   node.appendChild(el("div", "title", c.title));
-  if (c.talking_point) node.appendChild(el("div", "point", `💬 ${c.talking_point}`));
+  if (c.talking_point) node.appendChild(el("div", "point", `▸ ${c.talking_point}`));
   if (c.body) node.appendChild(el("div", "body", c.body));
   if (c.kind === "pitch_next" && c.items.length) {
     const ul = el("ul");
