@@ -30,13 +30,14 @@ import numpy as np
 SYNONYMS_FILE = Path(__file__).parent / "data" / "synonyms.txt"
 
 # Function words and live-room filler that carry no retrieval signal.
-STOPWORDS = frozenset(
+_STOPWORD_TEXT = (
     "的 了 吗 呢 吧 啊 呀 哦 喔 哈 嘛 么 啦 哇 噢 嗯 呗 是 在 有 和 与 或 就 都 也 还 又 把 被 给 让 "
     "我 你 他 她 它 我们 你们 他们 这 那 这个 那个 这款 那款 这种 一下 一个 个 请问 问下 问一下 想问 "
     "主播 家人们 家人 宝宝们 宝宝 姐妹们 姐妹 亲 亲们 老铁 老铁们 小姐姐 大家 能 能不能 可以 可不可以 "
     "会 会不会 要 想 吗吗 不 没 没有 多 么么 呐 哈哈 哈哈哈 嘿 诶 额 呃 怎么 怎么样 咋 咋样 啥 什么 "
-    "如何 为什么 为啥 几 多少 哪 哪个 哪些 啊啊 呀呀 下 一 上 里 中".split()
+    "如何 为什么 为啥 几 多少 哪 哪个 哪些 啊啊 呀呀 下 一 上 里 中"
 )
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 _TOKEN_OK = re.compile(r"[\w%\u4e00-\u9fff]")
 
