@@ -106,13 +106,16 @@ def test_comments_become_cards_and_replay(server: Server) -> None:
     teleprompter; a reconnect with since=<seq> replays the analysed comments."""
     room = httpx.get(f"{server.base}/rooms/demo/lineup", headers={"X-API-Key": KEYS["host"]}).json()
     first = room["lineup"][0]["id"]
+    price = f"{room['lineup'][0]['price']:g}"
 
     async def run() -> None:
         async with connect(server.ws("demo", "teleprompter", "host")) as tp, \
+                connect(server.ws("demo", "bot", "bot")) as bot, \
                 connect(server.ws("demo", "comments", "ingest")) as ingest:
             hello = json.loads(await tp.recv())
             assert hello["type"] == "hello" and hello["on_stage"] == first
             assert json.loads(await ingest.recv())["type"] == "hello"
+            assert json.loads(await bot.recv())["type"] == "hello"
             now = time.time()
             batch = [{"comment_id": f"e2e-q{i}", "user_id": f"u{i}", "text": "1号链接多少钱", "ts": now} for i in range(4)]
             batch += [{"comment_id": f"e2e-b{i}", "user_id": f"b{i}", "text": "1号链接", "ts": now} for i in range(6)]
@@ -129,6 +132,14 @@ def test_comments_become_cards_and_replay(server: Server) -> None:
             assert (group["intent"], group["count"], group["link"]) == ("price", 4, 1)
             assert group["title"] == "1号链接多少钱" and group["product_id"] == first
             assert surge["title"] == "6 viewers want the link for #1"
+            # The real answerer: each price question gets the on-stage product's price, with sources;
+            # the group card gets it as its talking point.
+            answers = (await recv_until(bot, lambda m: m["type"] == "answers"))["answers"]
+            assert [a["comment_id"] for a in answers] == [f"e2e-q{i}" for i in range(4)]
+            assert all(price in a["text"] and not a["handoff"] and a["sources"] for a in answers), answers[0]
+            card = await recv_until(tp, lambda m: any(c["id"] == group["id"] and c["talking_point"]
+                                                      for c in m.get("cards", [])))
+            assert price in next(c for c in card["cards"] if c["id"] == group["id"])["talking_point"]
         await asyncio.sleep(0.5)  # analyses are recorded just after the cards go out
         async with connect(server.ws("demo", "bot", "bot", since=ack["seqs"][0])) as bot:
             replay = await recv_until(bot, lambda m: m["type"] == "replay")
