@@ -89,8 +89,14 @@ class _Group:
 @dataclass
 class _Room:
     groups: dict[str, list[_Group]] = field(default_factory=dict)  # by intent
+    # (intent, product or None, text) → the group that holds that exact text: most of a live stream
+    # is repeats, and a repeat must not pay for a similarity scan.
+    by_text: dict[tuple[str, str | None, str], _Group] = field(default_factory=dict)
     latest_ts: float = float("-inf")
     swept_ts: float = float("-inf")
+
+    def count(self) -> int:
+        return sum(len(gs) for gs in self.groups.values())
 
 
 class QuestionGroups:
@@ -123,22 +129,30 @@ class QuestionGroups:
             if room.latest_ts - room.swept_ts > self.window_s / 16:
                 self._expire(room, room.latest_ts)
                 room.swept_ts = room.latest_ts
-            candidates = room.groups.setdefault(intent, [])
             per_product = intent in PER_PRODUCT_INTENTS
-            best, best_sim = None, self.similarity
-            for group in candidates:
-                if per_product and group.product_id != product_id:
-                    continue
-                sim = 1.0 if text in group.vectors else float(group.centroid() @ vector)
-                if sim >= best_sim:
-                    best, best_sim = group, sim
+            key = (intent, product_id if per_product else None, text)
+            best = room.by_text.get(key)
+            if best is None or not best.members or text not in best.vectors:
+                best = self._nearest(room.groups.setdefault(intent, []), vector, product_id, per_product)
             if best is None:
                 best = _Group(id=f"{room_id}:g{next(self._ids)}", intent=intent,
                               product_id=product_id if per_product else None)
-                candidates.append(best)
-                self._cap(room)
+                room.groups[intent].append(best)
+                if room.count() > MAX_GROUPS_PER_ROOM:
+                    self._cap(room)
             best.add(ts, text, product_id, vector)
+            room.by_text[key] = best
             return best.id
+
+    def _nearest(self, candidates: list[_Group], vector: np.ndarray, product_id: str | None,
+                 per_product: bool) -> _Group | None:
+        """The candidate group whose centroid is most similar (≥ `similarity`), or None."""
+        pool = [g for g in candidates if g.members and (not per_product or g.product_id == product_id)]
+        if not pool:
+            return None
+        sims = np.stack([g.centroid() for g in pool]) @ vector
+        best = int(sims.argmax())
+        return pool[best] if sims[best] >= self.similarity else None
 
     def _expire(self, room: _Room, now: float) -> None:
         before = now - self.window_s
@@ -147,16 +161,19 @@ class QuestionGroups:
                 if group.members and group.members[0][0] < before:
                     group.expire(before)
             room.groups[intent] = [g for g in groups if g.members]
+        room.by_text = {k: g for k, g in room.by_text.items() if g.members and k[2] in g.vectors}
 
     def _cap(self, room: _Room) -> None:
-        """Drop the smallest groups when a room holds too many (a flood of unrelated comments)."""
-        all_groups = [g for gs in room.groups.values() for g in gs]
-        if len(all_groups) <= MAX_GROUPS_PER_ROOM:
-            return
-        keep = {g.id for g in sorted(all_groups, key=lambda g: (-len(g.members), -g.members[-1][0]
-                                                                  if g.members else 0))[:MAX_GROUPS_PER_ROOM]}
+        """Drop the smallest, stalest groups when a room holds too many (a flood of one-off comments).
+
+        Cuts to three quarters of the cap, so the sort is paid once per many new groups, not per comment.
+        """
+        all_groups = [g for gs in room.groups.values() for g in gs if g.members]
+        all_groups.sort(key=lambda g: (-len(g.members), -g.members[-1][0]))
+        keep = {g.id for g in all_groups[: MAX_GROUPS_PER_ROOM * 3 // 4]}
         for intent, groups in room.groups.items():
             room.groups[intent] = [g for g in groups if g.id in keep]
+        room.by_text = {k: g for k, g in room.by_text.items() if g.id in keep}
 
     def groups(self, room_id: str, now: float | None = None) -> list[QuestionGroup]:
         """The room's live groups, biggest first; `now` defaults to the room's latest comment time."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +29,18 @@ EMB_SCALE = 1.0  # embedding rows are unit length; the char block is l2-normalis
 THRESHOLD_GRID = np.round(np.arange(0.10, 0.91, 0.025), 3)
 
 
-def char_features(texts: Sequence[str]) -> sparse.csr_matrix:
-    """Hashed, l2-normalised character 1-3-gram counts (stateless: nothing to save but the settings)."""
+@lru_cache(maxsize=1)
+def _vectorizer() -> Any:
+    """The one hashing vectorizer (stateless, so one instance serves every head and thread)."""
     from sklearn.feature_extraction.text import HashingVectorizer
 
-    vectorizer = HashingVectorizer(analyzer="char", ngram_range=CHAR_NGRAMS, n_features=N_CHAR_FEATURES,
-                                   alternate_sign=False, norm="l2", lowercase=False)
-    return vectorizer.transform(list(texts)).astype(np.float32).tocsr()
+    return HashingVectorizer(analyzer="char", ngram_range=CHAR_NGRAMS, n_features=N_CHAR_FEATURES,
+                             alternate_sign=False, norm="l2", lowercase=False, dtype=np.float32)
+
+
+def char_features(texts: Sequence[str]) -> sparse.csr_matrix:
+    """Hashed, l2-normalised character 1-3-gram counts (stateless: nothing to save but the settings)."""
+    return _vectorizer().transform(list(texts)).tocsr()
 
 
 def _design(embeddings: np.ndarray, texts: Sequence[str]) -> sparse.csr_matrix:

@@ -66,6 +66,7 @@ class CommentPipeline:
         self._cache: OrderedDict[str, _Understood] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._group_lock = threading.Lock()
+        self._resolved: dict[str, tuple[tuple[Any, ...], dict[tuple[str, str], str | None]]] = {}
 
     def set_classifier(self, classifier: IntentClassifier) -> None:
         """Swap in a retrained model; what was understood with the old one is forgotten."""
@@ -113,6 +114,7 @@ class CommentPipeline:
         out: list[CommentAnalysis] = []
         with self._group_lock:
             self.resolver.observe(room)
+            resolved = self._resolved_memo(room)
             for i, comment in enumerate(comments):
                 text, reason = cleaned[i]
                 base = {"seq": comment.seq, "comment_id": comment.comment_id, "user_id": comment.user_id,
@@ -122,7 +124,10 @@ class CommentPipeline:
                                                product_id=None, group_id=None, rejected=reason or "empty"))
                     continue
                 pred, vector = understood[i]
-                product_id = self.resolver.resolve(normalized[i], room, pred.top)
+                key = (normalized[i], pred.top)
+                if key not in resolved:
+                    resolved[key] = self.resolver.resolve(normalized[i], room, pred.top)
+                product_id = resolved[key]
                 group_id = None
                 if vector is not None and pred.top in GROUPED_INTENTS:
                     group_id = self.question_groups.add(room.room_id, pred.top, normalized[i], vector,
@@ -131,6 +136,15 @@ class CommentPipeline:
                                            top_intent=pred.top, product_id=product_id, group_id=group_id,
                                            rejected=None))
         return out
+
+    def _resolved_memo(self, room: RoomState) -> dict[tuple[str, str], str | None]:
+        """Resolutions that hold while the room's line-up and stage are unchanged (repeats skip the resolver)."""
+        state = (tuple(room.lineup_ids), room.on_stage, self.resolver.previous(room))
+        cached = self._resolved.get(room.room_id)
+        if cached is None or cached[0] != state or len(cached[1]) > self.cache_size:
+            cached = (state, {})
+            self._resolved[room.room_id] = cached
+        return cached[1]
 
     def groups(self, room_id: str, now: float | None = None) -> list[QuestionGroup]:
         """Live groups of that room in the sliding window, biggest first."""
