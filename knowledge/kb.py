@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -72,10 +73,11 @@ class KnowledgeBase:
 
     def __init__(self, store: Store, embedder: Embedder, index_dir: Path | str, *,
                  dense_weight: float = 0.8, candidates: int = 50, fusion: str = "weighted",
-                 threads: int | None = 1, sync: bool = True) -> None:
+                 mention_bonus: float = 0.05, threads: int | None = 1, sync: bool = True) -> None:
         if fusion not in FUSIONS:
             raise InvalidInputError(f"unknown fusion {fusion!r}; expected one of {', '.join(FUSIONS)}")
         self.fusion = fusion
+        self.mention_bonus = mention_bonus
         if threads is not None:
             # One query at a time gains nothing from OpenMP, and under CPU contention its spinning
             # threads made a 10,000-document search 40x slower (process-wide setting).
@@ -101,6 +103,8 @@ class KnowledgeBase:
         self._next_slot = 0
         self._product_code: np.ndarray = np.full(0, -1, dtype=np.int32)  # slot → product code, -1 general
         self._codes: dict[str, int] = {}
+        self._title_words: dict[str, set[str]] = {}  # word of a product title or brand → product ids
+        self._titled: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -155,6 +159,36 @@ class KnowledgeBase:
             slots.append(slot)
         self._dense.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.array(slots, dtype=np.int64))
 
+    def _learn_titles(self, products: Iterable[dict[str, Any]]) -> None:
+        """Remember which words name which product, for `mentioned_products`."""
+        for p in products:
+            self._titled.add(p["id"])
+            for ids in self._title_words.values():
+                ids.discard(p["id"])
+            text = f"{p.get('brand') or ''} {p['title']} {(p.get('attributes') or {}).get('short_name', '')}"
+            for word in set(self.analyzer.terms(text, bigrams=False)):
+                if len(word) >= 2:
+                    self._title_words.setdefault(word, set()).add(p["id"])
+
+    def mentioned_products(self, query: str) -> set[str]:
+        """The products a question names by a title or brand word ("耳机保修多久" → the earbuds).
+
+        A word shared by many products says little, so each matched word counts log(1 + P/df);
+        the products with the best total are the ones meant (several when it is a tie).
+        """
+        totals: dict[str, float] = {}
+        n = max(len(self._titled), 1)
+        for word in set(self.analyzer.terms(query, bigrams=False)):
+            ids = self._title_words.get(word)
+            if ids:
+                weight = math.log(1.0 + n / len(ids))
+                for pid in ids:
+                    totals[pid] = totals.get(pid, 0.0) + weight
+        if not totals:
+            return set()
+        best = max(totals.values())
+        return {pid for pid, total in totals.items() if total >= best - 1e-9}
+
     def _product_words(self, products: Iterable[dict[str, Any]]) -> list[str]:
         words: list[str] = []
         for p in products:
@@ -204,6 +238,7 @@ class KnowledgeBase:
                 wanted += product_facts(p)
             saved = self._load_saved()
             self._reset()
+            self._learn_titles(products)
             reused, fresh = [], []
             if saved is not None:
                 entries, index = saved
@@ -296,6 +331,7 @@ class KnowledgeBase:
             self.store.upsert_products(clean)
             titles = {p["id"]: p["title"] for p in clean}
             self.analyzer.add_words(self._product_words(clean))
+            self._learn_titles(clean)
             touched: list[dict[str, Any]] = []
             for p in clean:
                 facts = product_facts(p)
@@ -325,6 +361,9 @@ class KnowledgeBase:
         """Remove a product and its facts (documents that name it stay, as general knowledge of the shop)."""
         with self._lock:
             self.store.delete_product(product_id)
+            self._titled.discard(product_id)
+            for ids in self._title_words.values():
+                ids.discard(product_id)
             for fact_id in iter_fact_ids(product_id, list(self._slot_of)):
                 self._remove_slot(fact_id)
             self.save()
@@ -385,6 +424,13 @@ class KnowledgeBase:
             fused = {s: w * dense.get(s, 0.0) + (1 - w) * lexical.get(s, 0.0) for s in slots}
             if mode == "fused" and self.fusion == "rrf":
                 fused = self._rrf(dense, lexical)
+            named = self.mentioned_products(query) if self.mention_bonus and not product_id else set()
+            if named:
+                # A document about the product the question names outranks an equally close one
+                # about another product; applied in every mode, so the modes still compare fusion.
+                codes = {self._codes[p] for p in named if p in self._codes}
+                fused = {s: v + (self.mention_bonus if self._product_code[s] in codes else 0.0)
+                         for s, v in fused.items()}
             scored = sorted(((v, s) for s, v in fused.items()), reverse=True)[:k]
             return [self._hit(s, score, dense.get(s, 0.0), lexical.get(s, 0.0)) for score, s in scored]
 

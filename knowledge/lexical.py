@@ -95,7 +95,7 @@ class Analyzer:
                     added += 1
         return added
 
-    def terms(self, text: str) -> list[str]:
+    def terms(self, text: str, bigrams: bool | None = None) -> list[str]:
         """The search terms of a text, in order, repeats kept (they are BM25's term frequencies)."""
         text = unicodedata.normalize("NFKC", text).lower()
         with self._lock:
@@ -106,7 +106,7 @@ class Analyzer:
             if not piece or piece in STOPWORDS or not _TOKEN_OK.search(piece):
                 continue
             out.append(self.synonyms.get(piece, piece))
-        if self.bigrams:
+        if self.bigrams if bigrams is None else bigrams:
             # Character bigrams catch what a segmentation misses ("烤红薯" vs "红薯"); measured
             # on both evaluation sets, they raise lexical and fused recall (docs/benchmarks.md).
             for run in _CJK_RUN.findall(text):
