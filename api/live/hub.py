@@ -28,7 +28,7 @@ from api.live import protocol as p
 from api.live.subscriber import Close, Send, Subscriber
 from api.live.writer import CommentWriter
 from assistant.cards import ANSWERABLE_INTENTS, Card, CardBoard
-from knowledge.errors import InvalidInputError, NotFoundError, OverloadedError
+from knowledge.errors import InvalidInputError, ModelLoadError, OverloadedError
 from knowledge.room import RoomState
 from knowledge.store import CommentIn, Store, StoredComment
 
@@ -331,7 +331,7 @@ class Hub:
     async def ask(self, room_id: str | None, question: str, product_id: str | None = None) -> p.AnswerItem:
         """Answer one question on demand (off the event loop); NotFoundError for an unknown room."""
         if self.answerer is None:
-            raise NotFoundError("no answerer is configured on this server (knowledge base not built)")
+            raise ModelLoadError("this server has no answerer: the knowledge base was not built (see `cuecard kb`)")
         state = (await self.room(room_id)).state if room_id else None
         if product_id is None and state is not None:
             product_id = state.on_stage
