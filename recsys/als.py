@@ -67,10 +67,11 @@ class ALSRecommender(Recommender):
         self.idf = np.maximum(self.idf, 0.0)  # an item everyone bought carries no signal, never negative weight
         self.avg_len = float(np.asarray(ui.sum(axis=1)).mean()) or 1.0
         weighted = self._weigh_rows(ui)
-        model = AlternatingLeastSquares(factors=self.factors, regularization=self.regularization,
-                                        alpha=self.alpha, iterations=self.iterations,
-                                        random_state=self.random_state, num_threads=self.num_threads)
+        # implicit checks the BLAS thread count when the model is built: build it inside the limit too
         with threadpool_limits(1, "blas"):
+            model = AlternatingLeastSquares(factors=self.factors, regularization=self.regularization,
+                                            alpha=self.alpha, iterations=self.iterations,
+                                            random_state=self.random_state, num_threads=self.num_threads)
             model.fit(weighted, show_progress=self.progress)
         self.user_factors = np.ascontiguousarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)

@@ -12,6 +12,7 @@ fresh purchases (`recalculate_user`) count at the next request without a retrain
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
@@ -71,6 +72,7 @@ class BlendRecommender(Recommender):
         self.params = params or BlendParams()
         self.tune, self.progress, self.num_threads = tune, progress, num_threads
         self.tuning_report: dict[str, Any] = {}
+        self.timings: dict[str, float] = {}
         self.popularity = PopularityRecommender()
         self.trial = np.zeros(0, np.float32)
         self.knn = ItemKNNRecommender()
@@ -97,14 +99,26 @@ class BlendRecommender(Recommender):
         return self
 
     def fit_parts(self, data: Interactions) -> BlendRecommender:
-        """Fit the parts with the current parameters (no tuning)."""
+        """Fit the parts with the current parameters (no tuning); `timings` keeps seconds per part."""
         p = self.params
+        clock = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            self.timings[name] = round(now - clock, 3)
+            clock = now
+
         self.popularity = PopularityRecommender().fit(data)
         self.trial = trial_counts(data)
+        lap("popularity")
         self.knn = ItemKNNRecommender(p.knn_neighbours, progress=self.progress).fit(data)
+        lap("item_knn")
         self.ease = EASERecommender(p.ease_regularization, p.ease_max_items, p.ease_neighbours).fit(data)
+        lap("ease")
         self.als = ALSRecommender(p.als_factors, p.als_regularization, p.als_alpha, p.als_iterations,
                                   p.als_weighting, num_threads=self.num_threads, progress=self.progress).fit(data)
+        lap("als")
         self.data = data
         return self
 

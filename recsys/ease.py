@@ -83,7 +83,7 @@ class EASERecommender(Recommender):
         lens = stops - starts
         if lens.sum() == 0:
             return out
-        idx = np.repeat(starts - np.cumsum(np.r_[0, lens[:-1]]), lens) + np.arange(lens.sum())
+        idx = np.repeat(starts - np.concatenate(([0], np.cumsum(lens[:-1]))), lens) + np.arange(lens.sum())
         return np.bincount(w.indices[idx], weights=w.data[idx], minlength=self.n_items).astype(np.float32)
 
     def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:

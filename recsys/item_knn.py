@@ -77,7 +77,7 @@ class ItemKNNRecommender(Recommender):
         s = self.sim
         starts, stops = s.indptr[profile_items], s.indptr[profile_items + 1]
         lens = stops - starts
-        idx = np.repeat(starts - np.cumsum(np.r_[0, lens[:-1]]), lens) + np.arange(lens.sum())
+        idx = np.repeat(starts - np.concatenate(([0], np.cumsum(lens[:-1]))), lens) + np.arange(lens.sum())
         # bincount sums repeated targets far faster than np.add.at
         return np.bincount(s.indices[idx], weights=s.data[idx] * np.repeat(profile_weights, lens),
                            minlength=self.n_items).astype(np.float32)

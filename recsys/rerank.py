@@ -57,6 +57,7 @@ def rerank(candidates: list[Candidate], products: Mapping[str, Mapping[str, Any]
     top_together = max((v for v in together.values() if v > 0), default=0.0)
     top_score = max((c.score for c in candidates if c.score > 0), default=0.0)
     bought = bought or set()
+    live_ids = lineup_set | set(interest) | set(together) | ({on_stage} if on_stage else set())
     out: list[Candidate] = []
     seen: set[str] = set()
     for c in candidates:
@@ -69,6 +70,9 @@ def rerank(candidates: list[Candidate], products: Mapping[str, Mapping[str, Any]
         if c.item_id in bought and product is not None and not product.get("consumable", False):
             continue
         base = c.score / top_score if top_score > 0 else 0.0
+        if not live_ids or c.item_id not in live_ids:  # most candidates: nothing live to weigh
+            out.append(Candidate(c.item_id, base, c.reason))
+            continue
         live: dict[str, float] = {}
         if c.item_id == on_stage:
             live["live_now"] = weights.on_stage
@@ -81,6 +85,6 @@ def rerank(candidates: list[Candidate], products: Mapping[str, Mapping[str, Any]
             live["bought_together"] = weights.with_on_stage * together[c.item_id] / top_together
         # a live signal, when there is one, is the reason worth showing: it is why the item is here now
         reason = max(live, key=lambda r: live[r]) if live else c.reason
-        out.append(Candidate(c.item_id, round(base + sum(live.values()), 6), reason))
+        out.append(Candidate(c.item_id, base + sum(live.values()), reason))
     out.sort(key=lambda c: (-c.score, c.item_id))
     return out[:k]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections import defaultdict
+from collections import ChainMap, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,14 @@ from recsys.errors import ModelFormatError, PurchaseDataError, UnknownItemError
 from recsys.rerank import Candidate, LiveWeights, rerank
 
 MODEL_KIND = "recommender"
+
+
+def _row_slices(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions of the stored entries of `rows` in a CSR matrix (one gather instead of a Python loop)."""
+    starts, lens = indptr[rows], indptr[rows + 1] - indptr[rows]
+    offsets = np.zeros(len(rows), np.int64)
+    np.cumsum(lens[:-1], out=offsets[1:])
+    return np.repeat(starts - offsets, lens) + np.arange(int(lens.sum()))
 
 
 @dataclass
@@ -132,30 +140,31 @@ class RecommendationService:
             raise InvalidInputError(f"k must be between 1 and {self.max_k}, got {k!r}")
         return k
 
-    def _personal(self, model: BlendRecommender, user_id: str, pool: int) -> tuple[list[Candidate], set[str]]:
-        """The model's candidates for a user, each with the reason the model proposes it."""
+    def _personal(self, model: BlendRecommender, user_id: str, pool: int) -> tuple[list[Candidate], np.ndarray]:
+        """The model's candidates for a user, each with the reason the model proposes it; and the repeat scores."""
+        assert model.data is not None
         dense, history = model.history(user_id)
         parts = model.parts(dense, history)
         ids, scores = top_k(model.combine(parts), pool)
-        item_ids = model.data.item_ids if model.data is not None else np.empty(0, str)
-        recent = set()
-        for basket in history[-2:]:
-            for item in basket[:20]:
-                recent.update(model.knn.sim.indices[model.knn.sim.indptr[item]:model.knn.sim.indptr[item + 1]]
-                              .tolist())
         p = model.params
-        out = []
-        for i, s in zip(ids.tolist(), scores.tolist(), strict=True):
-            personal = sum(getattr(p, n) * parts[n][i] for n in ("ease", "als", "knn") if n in parts)
-            if parts["repeat"][i] > 0 or (personal > p.trial * parts["trial"][i] and i not in recent):
-                reason = "because_you_bought"
-            elif i in recent:
-                reason = "bought_together"
-            else:
-                reason = "popular"
-            out.append(Candidate(str(item_ids[i]), float(s), reason))
-        bought = {str(item_ids[i]) for b in history for i in b.tolist()}
-        return out, bought
+        personal = sum((getattr(p, n) * parts[n][ids] for n in ("ease", "als", "knn") if n in parts),
+                       np.zeros(len(ids), np.float32))
+        repeat = parts["repeat"][ids] > 0
+        # "bought together" = a basket neighbour of something in the user's last two baskets
+        recent = np.concatenate([b[:20] for b in history[-2:]]) if history else np.empty(0, np.int64)
+        sim = model.knn.sim
+        if len(recent) and sim.shape[0]:
+            recent = recent[recent < sim.shape[0]]
+            mask = np.zeros(sim.shape[0], bool)
+            mask[sim.indices[_row_slices(sim.indptr, recent)]] = True
+            together = mask[ids]
+        else:
+            together = np.zeros(len(ids), bool)
+        personal_wins = repeat | ((personal > p.trial * parts["trial"][ids]) & ~together)
+        reasons = np.where(personal_wins, "because_you_bought", np.where(together, "bought_together", "popular"))
+        names = model.data.item_ids[ids].tolist()
+        out = [Candidate(n, sc, r) for n, sc, r in zip(names, scores.tolist(), reasons.tolist(), strict=True)]
+        return out, parts["repeat"]
 
     def _popular(self, model: BlendRecommender | None, pool: int) -> list[Candidate]:
         if model is None or model.data is None:
@@ -180,21 +189,26 @@ class RecommendationService:
         """The viewer's `k` best items, re-ranked by the room when one is given (popularity for new users)."""
         self._check_k(k)
         model = self._model
-        pool = max(50, 3 * k)
-        catalog = self.products()
+        pool = max(20, 3 * k)
+        catalog: Mapping[str, dict[str, Any]] = self.products()
+        repeat = None
         if model is not None and model.data is not None and user_id and model.knows_user(user_id):
-            candidates, bought = self._personal(model, user_id, pool)
+            candidates, repeat = self._personal(model, user_id, pool)
         else:
-            candidates, bought = self._popular(model, pool), set()
+            candidates = self._popular(model, pool)
         on_stage, lineup = None, []
         if room is not None:
             on_stage, lineup = room.on_stage, room.lineup_ids
-            catalog = {**catalog, **{p["id"]: p for p in room.lineup}}  # the room's rows are the freshest
+            catalog = ChainMap({p["id"]: p for p in room.lineup}, catalog)  # the room's rows are the freshest
             # live products are candidates even when the model would not have proposed them
             candidates += [Candidate(pid, 0.0, "popular_in_room") for pid in lineup]
             candidates += [Candidate(pid, 0.0, "popular_in_room") for pid in (room_interest or {})]
         together = self._with_on_stage(model, on_stage)
         candidates += [Candidate(pid, 0.0, "bought_together") for pid in together]
+        bought: set[str] = set()
+        if repeat is not None and model is not None and model.data is not None:
+            index = model.data.item_index
+            bought = {c.item_id for c in candidates if (j := index.get(c.item_id)) is not None and repeat[j] > 0}
         ranked = rerank(candidates, catalog, k, on_stage=on_stage, lineup=lineup, room_interest=room_interest,
                         with_on_stage=together, bought=bought, weights=self.weights)
         return self._finish(ranked, catalog)

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServicesDep
@@ -72,9 +73,12 @@ def _service(services: Any) -> RecommendationService:
     return services.recommender
 
 
-def _public(recs: list[Recommendation]) -> list[RecommendationPublic]:
-    return [RecommendationPublic(item_id=r.item_id, score=r.score, reason=r.reason, product=r.product)
-            for r in recs]
+def _listing(user_id: str | None, room_id: str | None, fallback: str | None, version: str | None,
+             recs: list[Recommendation]) -> JSONResponse:
+    """The `RecommendationList` as JSON, built directly: re-validating our own output would double the cost."""
+    items = [{"item_id": r.item_id, "score": r.score, "reason": r.reason, "product": r.product} for r in recs]
+    return JSONResponse({"user_id": user_id, "room_id": room_id, "fallback": fallback, "model_version": version,
+                         "items": items})
 
 
 def room_interest(services: Any, room_id: str) -> dict[str, float]:
@@ -90,25 +94,32 @@ def room_interest(services: Any, room_id: str) -> dict[str, float]:
 
 
 @router.get("/recommendations", response_model=RecommendationList)
-def recommendations(services: ServicesDep, user_id: Annotated[str | None, Query(max_length=128)] = None,
-                    room_id: Annotated[str | None, Query(max_length=64)] = None, k: int = 10) -> RecommendationList:
+async def recommendations(services: ServicesDep, user_id: Annotated[str | None, Query(max_length=128)] = None,
+                          room_id: Annotated[str | None, Query(max_length=64)] = None,
+                          k: int = 10) -> JSONResponse:
     """A viewer's recommendations, re-ranked by the room when `room_id` is given (popularity for new users)."""
     service = _service(services)
-    room = RoomState.load(services.store, room_id) if room_id else None
-    interest = room_interest(services, room_id) if room_id else None
-    model = service.model
-    known = bool(user_id) and model is not None and model.knows_user(user_id or "")
-    recs = service.recommend(user_id or "", k=k, room=room, room_interest=interest)
-    return RecommendationList(user_id=user_id, room_id=room_id, fallback=None if known else "popular",
-                              model_version=service.version, items=_public(recs))
+
+    def answer() -> JSONResponse:
+        room = RoomState.load(services.store, room_id) if room_id else None
+        interest = room_interest(services, room_id) if room_id else None
+        model = service.model
+        known = bool(user_id) and model is not None and model.knows_user(user_id or "")
+        recs = service.recommend(user_id or "", k=k, room=room, room_interest=interest)
+        return _listing(user_id, room_id, None if known else "popular", service.version, recs)
+
+    if room_id:
+        return await run_in_threadpool(answer)  # reads the room from the store: off the event loop
+    # Without a room the answer is a sub-millisecond numpy call: cheaper inline than the hop to a
+    # worker thread and back, whose GIL hand-offs dominate latency under load (bench/recs_serving.py).
+    return answer()
 
 
 @router.get("/products/{product_id}/related", response_model=RecommendationList)
-def related(services: ServicesDep, product_id: str, k: int = 10) -> RecommendationList:
+def related(services: ServicesDep, product_id: str, k: int = 10) -> JSONResponse:
     """Items bought together with a product (its category's best sellers when the model never saw it)."""
     service = _service(services)
-    return RecommendationList(user_id=None, room_id=None, fallback=None, model_version=service.version,
-                              items=_public(service.related(product_id, k=k)))
+    return _listing(None, None, None, service.version, service.related(product_id, k=k))
 
 
 @router.post("/purchases", status_code=201, dependencies=[require("ingest")])
