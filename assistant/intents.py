@@ -36,12 +36,16 @@ _SPAM = re.compile(
     r"|(?<!\d)1[3-9]\d{9}(?!\d)"
     r"|(?:微信|qq|tg|telegram|whatsapp)\s*(?:号)?\s*[:：]?\s*[a-z0-9_\-]{5,}"
     r"|加(?:我)?(?:微信|qq|好友)|日赚|刷单|兼职(?:招|日结)|代开发票|私我领"
+    # Abuse aimed at the host or viewers is moderated like spam (anger at a product is a complaint).
+    r"|傻逼|傻b|傻x|煞笔|(?<![a-z])(?:sb|nmsl|cnm|nmb)(?![a-z])|你妈的?|去死|死全家|全家死|脑残|^滚|滚出"
+    # Off-platform trading and money scams.
+    r"|闲鱼|转转|贷款|套现|办信用卡|稳赚|互关|互粉|看我主页|头像有惊喜|买号|卖号"
 )
 # Comments that carry no request at all: greetings, laughter, cheering. Exact matches on the normal form.
 _CHITCHAT = {
     "来了", "来啦", "来了来了", "我来了", "主播好", "主播晚上好", "晚上好", "早上好", "中午好", "下午好",
     "大家好", "hello", "hi", "哈喽", "嗨", "哈哈", "呵呵", "嘿嘿", "报到", "打卡", "在吗", "在", "hello主播",
-    "hi主播", "晚安", "拜拜", "哈哈哈", "嗯嗯", "嗯", "哦", "好的", "ok",
+    "hi主播", "晚安", "666", "66", "6", "拜拜", "哈哈哈", "嗯嗯", "嗯", "哦", "好的", "ok",
 }
 _NO_WORDS = re.compile(r"^[^\w\u4e00-\u9fff]*$")  # emoji and punctuation only
 # An emoji-only comment still says something: 👍 is praise, 👎 a complaint, 🧧 asks for the red packet.

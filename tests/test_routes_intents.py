@@ -1,0 +1,59 @@
+"""`/intents` routes: classify a batch, list labels, read a room's question groups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from assistant.intents import INTENTS
+from knowledge.embedder import HashingEmbedder
+from knowledge.room import RoomState
+from knowledge.store import StoredComment
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """An app with the hashing embedder and an empty store (the default intent model is trained at start)."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("app"), embedding_model="hashing", load_demo=False)
+    with TestClient(create_app(settings, embedder=HashingEmbedder(256))) as c:
+        yield c
+
+
+def test_classify_a_batch(client: TestClient) -> None:
+    """Each text gets its labels; spam patterns take the fast path; an empty text is rejected, not an error."""
+    response = client.post("/intents/classify", json={"texts": ["加v abc12345", "", "👍👍👍", "多少钱"]})
+    assert response.status_code == 200
+    body = response.json()
+    assert [(r["top_intent"], r["source"]) for r in body[:3]] == [("spam", "fast"), ("spam", "rejected"),
+                                                                  ("praise", "fast")]
+    assert body[3]["source"] == "model" and body[3]["top_intent"] in body[3]["intents"]
+    assert body[2]["normalized"] == "👍"
+
+
+@pytest.mark.parametrize("payload", [{"texts": []}, {"texts": "多少钱"}, {}, {"texts": ["x"] * 1001}])
+def test_bad_requests_are_422(client: TestClient, payload: dict[str, object]) -> None:
+    """An empty, mistyped, missing or oversized batch is refused with 422 and a reason."""
+    response = client.post("/intents/classify", json=payload)
+    assert response.status_code == 422
+    assert response.json()["detail"]
+
+
+def test_labels_and_model_version(client: TestClient) -> None:
+    """The active model's labels start with the stable set and it has a version."""
+    body = client.get("/intents/labels").json()
+    assert body["labels"][: len(INTENTS)] == list(INTENTS) and body["version"]
+
+
+def test_groups_of_a_room(client: TestClient) -> None:
+    """Groups built by the pipeline are served biggest first; an unknown room has none."""
+    pipeline = client.app.state.services.pipeline  # type: ignore[attr-defined]
+    room = RoomState("r1", lineup=[{"id": "p1", "title": "面霜", "attributes": {"类型": "面霜"}}], on_stage="p1")
+    pipeline.process(room, [StoredComment(i, "r1", "douyin", f"c{i}", "u", "新疆能发吗", 10.0 + i, True)
+                            for i in range(3)])
+    groups = client.get("/intents/groups/r1").json()
+    assert groups[0]["count"] == 3 and groups[0]["representative"] == "新疆能发吗"
+    assert client.get("/intents/groups/nowhere").json() == []
