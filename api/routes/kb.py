@@ -3,6 +3,7 @@
 Every write goes through `services.kb`, which updates the store and both indexes before it
 returns, so a document is searchable as soon as its request is answered. Handlers are plain
 `def`: FastAPI runs them in its thread pool, so encoding and searching never block the loop.
+Reading, searching, checking and answering take a host or bot key; writing takes a host key.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from api.deps import ServicesDep
+from api.live.auth import require
 from knowledge.documents import KINDS
 from knowledge.errors import ConflictError, ModelLoadError, NotFoundError
 from knowledge.kb import MODES, KnowledgeBase
@@ -101,14 +103,14 @@ def _public(doc: dict[str, Any]) -> DocumentPublic:
     return DocumentPublic(**{k: doc[k] for k in DocumentPublic.model_fields})
 
 
-@router.get("/kb/documents", response_model=list[DocumentPublic])
+@router.get("/kb/documents", response_model=list[DocumentPublic], dependencies=[require("host", "bot")])
 def list_documents(services: ServicesDep, kind: Kind | None = None, product_id: str | None = None,
                    include_facts: bool = False) -> list[DocumentPublic]:
     """Documents, optionally of one kind or about one product; product facts on request."""
     return [_public(d) for d in _kb(services).list(kind, product_id, include_facts)]
 
 
-@router.post("/kb/documents", response_model=DocumentPublic, status_code=201)
+@router.post("/kb/documents", response_model=DocumentPublic, status_code=201, dependencies=[require("host")])
 def create_document(body: DocumentCreate, services: ServicesDep) -> DocumentPublic:
     """Create a document; it is searchable when this returns (409 if the id is taken)."""
     kb = _kb(services)
@@ -119,32 +121,32 @@ def create_document(body: DocumentCreate, services: ServicesDep) -> DocumentPubl
     raise ConflictError(f"document {body.id!r} already exists; PATCH it or choose another id")
 
 
-@router.post("/kb/documents/bulk", status_code=200)
+@router.post("/kb/documents/bulk", status_code=200, dependencies=[require("host")])
 def bulk_documents(body: BulkDocuments, services: ServicesDep) -> dict[str, int]:
     """Create or replace many documents at once."""
     return {"imported": _kb(services).add_many(d.model_dump() for d in body.documents)}
 
 
-@router.get("/kb/documents/{doc_id}", response_model=DocumentPublic)
+@router.get("/kb/documents/{doc_id}", response_model=DocumentPublic, dependencies=[require("host", "bot")])
 def get_document(doc_id: str, services: ServicesDep) -> DocumentPublic:
     """One document or product fact."""
     return _public(_kb(services).get(doc_id))
 
 
-@router.patch("/kb/documents/{doc_id}", response_model=DocumentPublic)
+@router.patch("/kb/documents/{doc_id}", response_model=DocumentPublic, dependencies=[require("host")])
 def update_document(doc_id: str, body: DocumentUpdate, services: ServicesDep) -> DocumentPublic:
     """Change a document; the index follows at once."""
     return _public(_kb(services).update(doc_id, **body.model_dump(exclude_unset=True)))
 
 
-@router.delete("/kb/documents/{doc_id}", status_code=204)
+@router.delete("/kb/documents/{doc_id}", status_code=204, dependencies=[require("host")])
 def delete_document(doc_id: str, services: ServicesDep) -> Response:
     """Delete a document from the store and the index."""
     _kb(services).delete(doc_id)
     return Response(status_code=204)
 
 
-@router.get("/kb/search", response_model=list[HitPublic])
+@router.get("/kb/search", response_model=list[HitPublic], dependencies=[require("host", "bot")])
 def search(services: ServicesDep, q: Annotated[str, Query(min_length=1, max_length=500)],
            k: Annotated[int, Query(ge=1, le=100)] = 5, product_id: str | None = None,
            room_id: str | None = None, mode: Literal["fused", "dense", "lexical"] = "fused") -> list[HitPublic]:
@@ -155,7 +157,7 @@ def search(services: ServicesDep, q: Annotated[str, Query(min_length=1, max_leng
     return [HitPublic(**h.__dict__) for h in hits]
 
 
-@router.post("/compliance/check")
+@router.post("/compliance/check", dependencies=[require("host", "bot")])
 def compliance_check(body: ComplianceRequest, services: ServicesDep) -> dict[str, Any]:
     """Advertising-law findings in a text, and the text with each replaced by a safer wording."""
     if services.compliance is None:
@@ -164,7 +166,7 @@ def compliance_check(body: ComplianceRequest, services: ServicesDep) -> dict[str
     return {"clean": not findings, "findings": [f.to_dict() for f in findings], "rewritten": rewritten}
 
 
-@router.post("/answer")
+@router.post("/answer", dependencies=[require("host", "bot")])
 def answer(body: AnswerRequest, services: ServicesDep) -> dict[str, Any]:
     """An answer a bot can send and a host talking point, or a hand-off to a human."""
     if services.answerer is None:

@@ -2,6 +2,7 @@
 
 Price and stock changes are read live by the answerer; attribute, title and description changes
 re-embed that product's facts and documents (its title is part of what finds them).
+Reading takes a host or bot key; writing takes a host key.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from api.deps import ServicesDep
+from api.live.auth import require
 from knowledge.errors import ConflictError, ModelLoadError, NotFoundError
 from knowledge.kb import KnowledgeBase
 
@@ -57,14 +59,14 @@ def _kb(services: Any) -> KnowledgeBase:
     return services.kb
 
 
-@router.get("/products", response_model=list[ProductPublic])
+@router.get("/products", response_model=list[ProductPublic], dependencies=[require("host", "bot")])
 def list_products(services: ServicesDep, category: str | None = None) -> list[dict[str, Any]]:
     """Every product (optionally of one category), by id."""
     items = services.store.list_products()
     return [p for p in items if category is None or p["category"] == category]
 
 
-@router.post("/products", response_model=ProductPublic, status_code=201)
+@router.post("/products", response_model=ProductPublic, status_code=201, dependencies=[require("host")])
 def create_product(body: ProductCreate, services: ServicesDep) -> dict[str, Any]:
     """Create a product (409 if the id is taken); its attributes become searchable facts."""
     try:
@@ -75,19 +77,19 @@ def create_product(body: ProductCreate, services: ServicesDep) -> dict[str, Any]
     raise ConflictError(f"product {body.id!r} already exists; PATCH it or choose another id")
 
 
-@router.get("/products/{product_id}", response_model=ProductPublic)
+@router.get("/products/{product_id}", response_model=ProductPublic, dependencies=[require("host", "bot")])
 def get_product(product_id: str, services: ServicesDep) -> dict[str, Any]:
     """One product."""
     return services.store.get_product(product_id)
 
 
-@router.patch("/products/{product_id}", response_model=ProductPublic)
+@router.patch("/products/{product_id}", response_model=ProductPublic, dependencies=[require("host")])
 def update_product(product_id: str, body: ProductUpdate, services: ServicesDep) -> dict[str, Any]:
     """Change a product; its facts are re-indexed before this returns."""
     return _kb(services).update_product(product_id, **body.model_dump(exclude_unset=True))
 
 
-@router.delete("/products/{product_id}", status_code=204)
+@router.delete("/products/{product_id}", status_code=204, dependencies=[require("host")])
 def delete_product(product_id: str, services: ServicesDep) -> Response:
     """Delete a product and its facts."""
     _kb(services).delete_product(product_id)
