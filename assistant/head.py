@@ -107,8 +107,9 @@ def _fit_binary(x: sparse.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarr
     return model.coef_[0].astype(np.float32), float(model.intercept_[0])
 
 
-def _fit_all(x: sparse.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
-    pairs = [_fit_binary(x, y[:, j], c) for j in range(y.shape[1])]
+def _fit_all(x: sparse.csr_matrix, y: np.ndarray, c: float, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One scorer per label, each fitted on the rows that speak for that label (`use[:, j]`)."""
+    pairs = [_fit_binary(x[use[:, j]], y[use[:, j], j], c) for j in range(y.shape[1])]
     return np.stack([w for w, _ in pairs]), np.array([b for _, b in pairs])
 
 
@@ -131,16 +132,22 @@ def _tune_thresholds(scores: np.ndarray, y: np.ndarray, default: float) -> np.nd
 
 def train_head(
     embeddings: np.ndarray, texts: Sequence[str], label_sets: Sequence[Sequence[str]], labels: Sequence[str],
-    *, c: float = 4.0, folds: int = 5, default_threshold: float = 0.5, seed: int = 0,
-    progress: Callable[[str], None] | None = None,
+    *, scopes: Sequence[set[str] | None] | None = None, c: float = 8.0, folds: int = 5,
+    default_threshold: float = 0.5, seed: int = 0, progress: Callable[[str], None] | None = None,
 ) -> tuple[IntentHead, dict[str, Any]]:
-    """Fit the head on (normalised text, embedding, labels) and tune thresholds by k-fold; return it and CV metrics."""
+    """Fit the head on (normalised text, embedding, labels) and tune thresholds by k-fold; return it and CV metrics.
+
+    `scopes[i]`, when not None, names the only labels row i may train (positive or negative).
+    """
     labels = list(labels)
     index = {lab: j for j, lab in enumerate(labels)}
     y = np.zeros((len(texts), len(labels)), dtype=np.int8)
+    use = np.ones((len(texts), len(labels)), dtype=bool)
     for i, lab_set in enumerate(label_sets):
         for lab in lab_set:
             y[i, index[lab]] = 1
+        if scopes is not None and scopes[i] is not None:
+            use[i] = [lab in scopes[i] or lab in lab_set for lab in labels]
     x = _design(embeddings, texts)
     oof = np.zeros(y.shape, dtype=np.float32)
     rng = np.random.default_rng(seed)
@@ -149,13 +156,13 @@ def train_head(
         if progress:
             progress(f"fold {k + 1}/{folds}")
         train, held = fold_of != k, fold_of == k
-        w, b = _fit_all(x[train], y[train], c)
+        w, b = _fit_all(x[train], y[train], c, use[train])
         logits = np.asarray(x[held] @ w.T) + b
         oof[held] = 1.0 / (1.0 + np.exp(-logits))
-    thresholds = _tune_thresholds(oof, y, default_threshold)
+    thresholds = _tune_thresholds(oof[use.all(axis=1)], y[use.all(axis=1)], default_threshold)
     if progress:
         progress("final fit")
-    weights, bias = _fit_all(x, y, c)
+    weights, bias = _fit_all(x, y, c, use)
     cv = evaluate([list(ls) for ls in label_sets], [labels[j] for j in oof.argmax(axis=1)], labels)
     head = IntentHead(labels=labels, weights=weights.astype(np.float32), bias=bias,
                       thresholds=thresholds, dim=embeddings.shape[1])

@@ -20,7 +20,7 @@ import numpy as np
 
 from assistant.errors import IntentModelError, LabelledDataError
 from assistant.head import IntentHead, train_head
-from assistant.labelled import Example, default_training_files, read_examples
+from assistant.labelled import Example, default_examples, default_training_files
 from assistant.normalize import CLASSIFY_CHARS, inspect, normalize
 from knowledge.embedder import Embedder
 from knowledge.store import Store
@@ -136,15 +136,18 @@ class IntentClassifier:
         return out
 
 
-def prepare_examples(examples: Iterable[Example]) -> tuple[list[str], list[list[str]]]:
-    """Normalise training texts and merge the labels of examples that normalise to the same text."""
+def prepare_examples(examples: Iterable[Example]) -> tuple[list[str], list[list[str]], list[set[str] | None]]:
+    """Normalise training texts; merge the labels (and scopes) of examples that normalise to the same text."""
     merged: dict[str, list[str]] = {}
+    scopes: dict[str, set[str] | None] = {}
     for ex in examples:
         text = normalize(ex.text)[:CLASSIFY_CHARS]
         if text:
             labels = merged.setdefault(text, [])
             labels.extend(lab for lab in ex.labels if lab not in labels)
-    return list(merged), list(merged.values())
+            known = scopes.get(text, set())
+            scopes[text] = None if ex.scope is None or known is None else known | set(ex.scope)
+    return list(merged), list(merged.values()), [scopes[t] for t in merged]
 
 
 def train_classifier(
@@ -152,15 +155,15 @@ def train_classifier(
     progress: Callable[[str], None] | None = None,
 ) -> IntentClassifier:
     """Train a head on labelled examples (the stable INTENTS plus any new labels they bring)."""
-    texts, label_sets = prepare_examples(examples)
+    texts, label_sets, scopes = prepare_examples(examples)
     if len(texts) < 10:
         raise LabelledDataError(f"need at least 10 distinct labelled comments to train, got {len(texts)}")
     labels = list(dict.fromkeys([*INTENTS, *(lab for ls in label_sets for lab in ls)]))
     if progress:
         progress(f"embedding {len(texts)} comments")
     embeddings = embedder.encode(texts)
-    head, metrics = train_head(embeddings, texts, label_sets, labels, default_threshold=threshold,
-                               progress=progress)
+    head, metrics = train_head(embeddings, texts, label_sets, labels, scopes=scopes,
+                               default_threshold=threshold, progress=progress)
     digest = hashlib.sha256("\n".join(f"{t}\t{'|'.join(ls)}" for t, ls in zip(texts, label_sets, strict=True))
                             .encode("utf-8")).hexdigest()
     version = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + digest[:8]
@@ -205,7 +208,6 @@ def load_or_train(embedder: Embedder, store: Store, models_dir: Path, *, thresho
     if not files:
         raise IntentModelError("no intent model is recorded and the repo's labelled comments "
                                "(assistant/data/intents/train.tsv) are missing; run `cuecard intents train FILE.tsv`")
-    examples = [ex for f in files for ex in read_examples(f)]
-    classifier = train_classifier(embedder, examples, threshold=threshold, progress=progress)
+    classifier = train_classifier(embedder, default_examples(), threshold=threshold, progress=progress)
     save_classifier(classifier, models_dir, store, {"trained_on": [f.name for f in files]})
     return classifier

@@ -1,7 +1,7 @@
 """Comment pipeline throughput: a realistic live stream through normalise → classify → resolve → group.
 
 The stream repeats heavily, as live rooms do: comments are drawn Zipf-like from a pool of distinct
-comments (the repo's labelled comments and the demo script's templates over the line-up), a share
+comments (the repo's labelled training comments and the demo script's templates over the line-up), a share
 of them decorated the way viewers type (repeated punctuation, emoji, "家人们", Traditional forms),
 a few made unique (sizes, prices, order numbers), and arrivals come in bursts. Both sides run in
 this one process, one after the other, on the same stream:
@@ -56,7 +56,7 @@ def build_stream(n: int, room: RoomState, seed: int = 7) -> list[StoredComment]:
     """A bursty, heavily repeating stream of `n` comments over the room's line-up."""
     rng = random.Random(seed)
     kinds = [p["attributes"]["类型"] for p in room.lineup]
-    pool = [ex.text for f in ("train.tsv", "test.tsv") if (DATA_DIR / f).is_file() for ex in read_examples(DATA_DIR / f)]
+    pool = [ex.text for ex in read_examples(DATA_DIR / "train.tsv")]
     for templates in COMMENT_SCRIPT.values():
         for t in templates:
             pool.extend(t.format(n=i + 1, kind=k) for i, k in enumerate(kinds))

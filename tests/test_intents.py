@@ -222,3 +222,20 @@ def test_complaint_versus_praise_on_unseen_reviews(default_classifier, shared_da
     accuracy = float(np.mean(predicted == np.array([r["label"] for r in sample])))
     assert accuracy >= 0.80
 
+
+
+def test_scoped_examples_train_only_their_labels() -> None:
+    """A review labelled `complaint` (scope complaint/praise) is not taught as a negative for after_sales."""
+    from assistant.head import train_head
+
+    defects = [f"收到的东西坏了第{i}个" for i in range(10)]
+    praise = [f"很好看很喜欢{i}" for i in range(10)]
+    texts = [*defects, *praise, *defects]
+    label_sets = [["after_sales"]] * 10 + [["praise"]] * 10 + [["complaint"]] * 10
+    emb = HashingEmbedder(128).encode(texts)
+    labels = ["after_sales", "complaint", "praise"]
+    scoped, _ = train_head(emb, texts, label_sets, labels, scopes=[None] * 20 + [{"complaint", "praise"}] * 10)
+    unscoped, _ = train_head(emb, texts, label_sets, labels)
+    after_scoped = scoped.scores(emb[:10], defects)[:, 0]
+    after_unscoped = unscoped.scores(emb[:10], defects)[:, 0]
+    assert after_scoped.min() > 0.8 > after_unscoped.max()

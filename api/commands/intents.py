@@ -42,12 +42,12 @@ def train(
 ) -> None:
     """Retrain the intent head with a shop's own examples (and new labels); version and activate it."""
     from assistant.intents import save_classifier, train_classifier
-    from assistant.labelled import default_training_files, read_examples
+    from assistant.labelled import default_examples, read_examples
 
     own = read_examples(file)  # a bad file fails before any model is loaded
     settings, store, embedder = _context(data_dir)
     try:
-        base = [] if only else [ex for f in default_training_files() for ex in read_examples(f)]
+        base = [] if only else default_examples()
         with err.status("training the intent head…") as status:
             classifier = train_classifier(embedder, [*base, *own], threshold=settings.intent_threshold,
                                           progress=lambda msg: status.update(f"training the intent head: {msg}"))
