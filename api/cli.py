@@ -48,7 +48,10 @@ def serve(
 
     settings = load_settings(host=host, port=port, data_dir=data_dir)
     web = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(web, host=settings.host, port=settings.port, log_level="warning"))
+    # No per-message deflate: a broadcast frame would be compressed once per subscriber, which at
+    # 200 subscribers cost a third of the server's CPU (bench/live_load.py, docs/benchmarks.md).
+    server = uvicorn.Server(uvicorn.Config(web, host=settings.host, port=settings.port, log_level="warning",
+                                           ws_per_message_deflate=False))
 
     async def run() -> None:
         serving = asyncio.create_task(server.serve())

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -411,9 +412,11 @@ class Store:
         """Record what the pipeline understood of comments, by sequence number."""
         if not analyses:
             return
+        # One executemany: a live room records ~1,000 analyses a second, and a statement per row
+        # was the single biggest cost of the server's write thread.
+        stmt = update(comments).where(comments.c.seq == bindparam("_seq")).values(analysis=bindparam("_analysis"))
         with self.engine.begin() as conn:
-            for seq, analysis in analyses:
-                conn.execute(update(comments).where(comments.c.seq == seq).values(analysis=analysis))
+            conn.execute(stmt, [{"_seq": seq, "_analysis": analysis} for seq, analysis in analyses])
 
     def comments_since(self, room_id: str, since_seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         """A room's comments with a sequence number above `since_seq`, oldest first."""

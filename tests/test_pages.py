@@ -43,7 +43,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]
     settings = Settings(data_dir=data, load_demo=False, embedding_model="hashing",
                         **{f"api_key_{r}": k for r, k in KEYS.items()})
     app = create_app(settings, embedder=HashingEmbedder(256))
-    srv = ThreadServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    srv = ThreadServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                      ws_per_message_deflate=False))
     thread = threading.Thread(target=lambda: asyncio.run(srv.serve()), daemon=True)
     thread.start()
     deadline = time.time() + 120

@@ -97,6 +97,8 @@ class Hub:
         self.writer = CommentWriter(store, self._db)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._room_locks: dict[str, asyncio.Lock] = {}
+        self._analysis_rows: list[tuple[int, dict[str, Any]]] = []
+        self._recording = False
         self.counters = {"stored": 0, "analysed": 0, "dropped_subscribers": 0, "overloaded": 0}
 
     # ---- lifecycle ----
@@ -208,7 +210,7 @@ class Hub:
                 if cards:
                     frame = p.encode(p.CardsMsg(upto_seq=upto, cards=[_card_model(c) for c in cards]))
                     self._broadcast(live, ("host",), frame)
-                self._db.submit(self._save_analyses, analyses)
+                self._record(analyses)
                 self._after_batch(live, analyses, cards, upto)
 
     def _analyze(self, live: LiveRoom, batch: list[StoredComment]) -> tuple[list[Any], list[Card]]:
@@ -218,15 +220,26 @@ class Hub:
             cards = live.board.update(live.state, analyses, groups)
         return analyses, cards
 
-    def _save_analyses(self, analyses: Sequence[Any]) -> None:
-        rows = []
-        for a in analyses:
-            rows.append((a.seq, {"intents": a.intents, "top_intent": a.top_intent, "product_id": a.product_id,
-                                 "group_id": a.group_id, "rejected": a.rejected, "normalized": a.normalized}))
+    def _record(self, analyses: Sequence[Any]) -> None:
+        """Queue analyses for the store; under load, what piled up is written in one transaction."""
+        self._analysis_rows.extend((a.seq, {"intents": a.intents, "top_intent": a.top_intent,
+                                            "product_id": a.product_id, "group_id": a.group_id,
+                                            "rejected": a.rejected, "normalized": a.normalized}) for a in analyses)
+        if not self._recording and self._analysis_rows:
+            self._recording = True
+            self._spawn(self._flush_analyses())
+
+    async def _flush_analyses(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            self.store.set_comment_analysis(rows)
-        except Exception:
-            log.exception("could not record %d analyses", len(rows))
+            while self._analysis_rows:
+                rows, self._analysis_rows = self._analysis_rows, []
+                try:
+                    await loop.run_in_executor(self._db, self.store.set_comment_analysis, rows)
+                except Exception:
+                    log.exception("could not record %d analyses", len(rows))
+        finally:
+            self._recording = False
 
     # ---- answers, talking points, pitch-next (the answer thread) ----
     def _after_batch(self, live: LiveRoom, analyses: list[Any], cards: list[Card], upto: int) -> None:
