@@ -40,6 +40,8 @@ def _vectorizer() -> Any:
 
 def char_features(texts: Sequence[str]) -> sparse.csr_matrix:
     """Hashed, l2-normalised character 1-3-gram counts (stateless: nothing to save but the settings)."""
+    if len(texts) == 0:  # sklearn's hasher cannot take an empty batch
+        return sparse.csr_matrix((0, N_CHAR_FEATURES), dtype=np.float32)
     return _vectorizer().transform(list(texts)).tocsr()
 
 
