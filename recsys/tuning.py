@@ -1,7 +1,7 @@
 """Tune the blend's weights on validation baskets carved from the training data only.
 
-Fold 1 holds out each user's last training basket, fold 2 the one before (from the data that
-remains), so no basket an evaluation holds out is ever looked at. Two stages, each a small grid
+Fold 1 holds out each user's last training basket, fold 2 the one before, fold 3 the one before
+that (each from the data that remains), so no basket an evaluation holds out is ever looked at. Two stages, each a small grid
 (small, because a few hundred validation users cannot tell finer settings apart):
 1. explore weights (EASE regularisation, ALS, bought-together, trial popularity) on cross-sell:
    items the user never bought, HR@10 with NDCG@10 breaking ties;
@@ -67,13 +67,13 @@ def _explore(row: dict[str, Any], trial: np.ndarray, reg: float, w_als: float, w
     return row["ease"][reg] + w_als * row["als"] + w_knn * row["knn"] + (w_trial + 1e-6) * trial
 
 
-def tune_blend(data: Interactions, params: Any, max_users: int = 1500, seed: int = 0,
+def tune_blend(data: Interactions, params: Any, max_users: int = 1500, seed: int = 0, n_folds: int = 3,
                progress: bool = False) -> tuple[Any, dict[str, Any]]:
-    """Pick the blend's weights on two validation folds of `data`; return (params, report)."""
+    """Pick the blend's weights on `n_folds` validation folds of `data`; return (params, report)."""
     rng = np.random.default_rng(seed)
     folds = []
     rest = data
-    for _ in range(2):
+    for _ in range(n_folds):
         rest, held = rest.split_last()
         candidates = [u for u in held if rest.user_ptr[u + 1] > rest.user_ptr[u]]
         if len(candidates) > max_users:
