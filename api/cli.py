@@ -74,12 +74,12 @@ def serve(
 def _print_banner(settings: Settings, keys: dict[str, str], has_demo: bool) -> None:
     """Where everything is, and the keys to open it."""
     base = f"http://{settings.host}:{settings.port}"
-    console.print(f"[bold]CueCard[/] serving on {base}")
+    console.print(f"[bold]CueCard[/] serving on {base}", soft_wrap=True)
     if has_demo:
-        console.print(f"  teleprompter  {base}/teleprompter/demo?key={keys['host']}")
-        console.print(f"  dashboard     {base}/dashboard/demo?key={keys['host']}")
-        console.print(f"  widget demo   {base}/widget/demo")
-    console.print(f"  API docs      {base}/docs      health {base}/health")
+        console.print(f"  teleprompter  {base}/teleprompter/demo?key={keys['host']}", soft_wrap=True)
+        console.print(f"  dashboard     {base}/dashboard/demo?key={keys['host']}", soft_wrap=True)
+        console.print(f"  widget demo   {base}/widget/demo", soft_wrap=True)
+    console.print(f"  API docs      {base}/docs      health {base}/health", soft_wrap=True)
     console.print("  API keys (set CUECARD_API_KEY_<ROLE> to fix them):")
     for role, key in keys.items():
         console.print(f"    {role:<7} {key}")

@@ -239,3 +239,23 @@ async def test_on_stage_change_is_broadcast_and_pitch_next_follows(store: Any) -
             await hub.set_on_stage("r1", "p9")
     finally:
         await hub.stop()
+
+
+async def test_demo_replay_streams_the_script_and_follows_its_scenes(store: Any) -> None:
+    """The demo replay stores every scripted comment once and moves the product on stage scene by scene."""
+    from api.live.replay import replay_demo
+    from knowledge.demo import seed_demo
+
+    seed_demo(store, n_users=50)
+    hub = Hub(store, pipeline=FakePipeline())
+    await hub.start()
+    host = Client()
+    try:
+        await connect(hub, "demo", "host", host)
+        sent = await replay_demo(hub, "demo", rounds=1, n=40, duration_s=0.4)
+        assert sent == 40 and store.count_comments("demo") == 40
+        lineup = store.get_room("demo")["lineup"]
+        stages = [m["on_stage"] for m in host.of("room_state")]
+        assert len(set(stages)) >= 3 and all(s in lineup for s in stages)
+    finally:
+        await hub.stop()

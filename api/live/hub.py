@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
-from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 from api.live import protocol as p
+from api.live.room import LiveConfig, LiveRoom, answer_item, public_comment
 from api.live.subscriber import Close, Send, Subscriber
 from api.live.writer import CommentWriter
 from assistant.cards import ANSWERABLE_INTENTS, Card, CardBoard
@@ -33,45 +32,6 @@ from knowledge.room import RoomState
 from knowledge.store import CommentIn, Store, StoredComment
 
 log = logging.getLogger("cuecard.live")
-
-
-@dataclass
-class LiveConfig:
-    """The hub's knobs (built from `Settings` in `api/services.py`)."""
-
-    queue_size: int = 256
-    max_backlog: int = 5000
-    batch_max: int = 512
-    replay_max: int = 5000
-    stats_interval_s: float = 1.0
-    pitch_interval_s: float = 15.0
-    answer_cache_size: int = 2048
-    max_answer_backlog: int = 2000  # questions waiting for answers before the oldest are dropped
-
-
-@dataclass
-class LiveRoom:
-    """One room's live state: what it shows, who watches, what waits for analysis."""
-
-    state: RoomState
-    board: CardBoard
-    subscribers: dict[str, set[Subscriber]] = field(default_factory=lambda: {"host": set(), "bot": set()})
-    pending: deque[StoredComment] = field(default_factory=deque)
-    reserved: int = 0  # comments accepted for storage, not yet in `pending`
-    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)  # the board, across threads
-    last_seq: int = 0
-    answers: OrderedDict[tuple[str, str | None], Any] = field(default_factory=OrderedDict)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    last_pitch: float = 0.0
-    answer_queue: deque[tuple[list[Any], list[Card], int]] = field(default_factory=deque)
-    answering: bool = False
-    stats_sec: int = 0  # the last whole second reported to dashboards
-
-    @property
-    def room_id(self) -> str:
-        """The room's id."""
-        return self.state.room_id
 
 
 def _card_model(card: Card) -> p.Card:
@@ -391,7 +351,7 @@ class Hub:
             upto = rows[-1]["seq"] if rows else upto
             truncated = bool(rows) and sent >= self.config.replay_max
             done = len(rows) < 500 or truncated
-            yield p.encode(p.ReplayMsg(comments=[_public_comment(r) for r in rows], upto_seq=upto,
+            yield p.encode(p.ReplayMsg(comments=[public_comment(r) for r in rows], upto_seq=upto,
                                        done=done, truncated=truncated))
             if done:
                 return
@@ -431,15 +391,3 @@ class Hub:
                 self._broadcast(live, ("host",), p.encode(p.StatsMsg(
                     ts=float(upto + 1), window_s=float(upto - after), backlog=len(live.pending),
                     subscribers=subs, **stats)))
-
-
-def answer_item(ans: Any, *, question: str, **where: Any) -> p.AnswerItem:
-    """The protocol's answer record from an `assistant.answers.Answer`."""
-    return p.AnswerItem(question=question, text=ans.text, sources=list(ans.sources),
-                        confidence=round(float(ans.confidence), 4), handoff=bool(ans.handoff),
-                        reason=str(ans.reason), **where)
-
-
-def _public_comment(row: dict[str, Any]) -> dict[str, Any]:
-    keys = ("seq", "comment_id", "user_id", "text", "ts", "platform", "analysis")
-    return {k: row.get(k) for k in keys}
