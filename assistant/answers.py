@@ -128,7 +128,10 @@ class Answerer:
 
     def answer(self, question: str, room: RoomState | None = None, product_id: str | None = None,
                intent: str | None = None, vector: Any = None) -> Answer:
-        """Answer one viewer question (scoped to the product, else the room's line-up), or hand it off."""
+        """Answer one viewer question (scoped to the product, else the room's line-up), or hand it off.
+
+        `vector` is the question's embedding if the caller has it (saves a model call).
+        """
         if not isinstance(question, str) or not question.strip():
             raise InvalidInputError("the question is empty")
         question = question.strip()
@@ -146,7 +149,7 @@ class Answerer:
                                 LIVE_CONFIDENCE, "live product data", product)
         lineup = room.lineup_ids if (room is not None and product is None) else None
         hits = self.kb.search(question, k=self.k, product_id=product["id"] if product else None,
-                              lineup=lineup)
+                              lineup=lineup, vector=vector)
         if not hits:
             return self._handoff("the knowledge base has nothing on this")
         top = hits[0]
