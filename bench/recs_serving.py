@@ -6,11 +6,11 @@
    same ALS factors (the baseline), CueCard's blend alone, and the full service path (blend +
    live re-ranking + catalogue);
 4. the real server (uvicorn on 127.0.0.1, `create_app` with the model just trained) under an
-   open-loop load of `--rate` requests per second: a path no route matches first (answered 404 by
+   open-loop load of each of `--rates` requests per second: a path no route matches first (answered 404 by
    the same HTTP stack, routing and middleware: the baseline), then `GET /recommendations?user_id=…&k=10`. Latency is measured from each request's
    scheduled send time, so a stalled server cannot hide its queue (no coordinated omission).
 
-    OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/recs_serving.py [--users 100000] [--rate 500] [--seconds 20]
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/recs_serving.py [--users 100000] [--rates 250,500] [--seconds 20]
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=100_000)
     ap.add_argument("--items", type=int, default=10_000)
     ap.add_argument("--lines", type=int, default=2_000_000)
-    ap.add_argument("--rate", type=float, default=500.0)
+    ap.add_argument("--rates", default="500", help="comma-separated request rates, each run in turn")
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--sample", type=int, default=2000, help="users timed in process")
@@ -192,19 +192,23 @@ def main() -> None:
                         raise SystemExit("the server did not start") from None
                     time.sleep(0.5)
             proc = psutil.Process(server.pid)
-            n = int(args.rate * args.seconds)
-            rec_paths = [f"/recommendations?user_id={data.user_ids[rng.randrange(data.n_users)]}&k=10"
-                         for _ in range(n)]
-            asyncio.run(open_loop("127.0.0.1", port, rec_paths[:500], 200, 8))  # warm-up
+            warm = [f"/recommendations?user_id={data.user_ids[rng.randrange(data.n_users)]}&k=10" for _ in range(500)]
+            asyncio.run(open_loop("127.0.0.1", port, warm, 200, 8))
             out["http"] = {}
-            # baseline: a path no route matches, answered 404 by the same stack (HTTP, routing, middleware)
-            stack = ["/__no_such_route"] * n
-            for name, paths in (("HTTP stack, 404 (baseline)", stack), ("GET /recommendations", rec_paths)):
-                proc.cpu_percent()
-                res = asyncio.run(open_loop("127.0.0.1", port, paths, args.rate, args.connections))
-                res["server_cpu_cores"] = round(proc.cpu_percent() / 100, 2)
-                out["http"][name] = res
-                print(f"HTTP {args.rate:.0f} req/s  {name:24s} {res}", flush=True)
+            for rate in [float(r) for r in args.rates.split(",")]:
+                n = int(rate * args.seconds)
+                rec_paths = [f"/recommendations?user_id={data.user_ids[rng.randrange(data.n_users)]}&k=10"
+                             for _ in range(n)]
+                # baseline: a path no route matches, answered 404 by the same stack (HTTP, routing, middleware)
+                for name, paths in (("HTTP stack, 404 (baseline)", ["/__no_such_route"] * n),
+                                    ("GET /recommendations", rec_paths)):
+                    proc.cpu_percent()
+                    res = asyncio.run(open_loop("127.0.0.1", port, paths, rate, args.connections))
+                    cores = proc.cpu_percent() / 100
+                    res["server_cpu_cores"] = round(cores, 2)
+                    res["server_cpu_ms_per_request"] = round(cores * 1000 / max(res["achieved_rps"], 1e-9), 3)
+                    out["http"][f"{name} @ {rate:.0f}/s"] = res
+                    print(f"HTTP {rate:.0f} req/s  {name:28s} {res}", flush=True)
             out["server_rss_mb"] = round(proc.memory_info().rss / 2**20)
         finally:
             server.terminate()

@@ -47,6 +47,8 @@ def shop_history(n_users: int, n_items: int, n_lines: int, seed: int = 0, basket
     taste items and popular items, so every model has some signal to find.
     """
     rng = np.random.default_rng(seed)
+    wanted = n_lines
+    n_lines = int(n_lines * 1.5)  # drawn with room to spare: repeats inside a basket collapse below
     n_baskets = max(n_lines // basket_size, n_users)
     basket_user = np.concatenate([np.arange(n_users), rng.integers(0, n_users, n_baskets - n_users)])
     basket_user.sort(kind="stable")
@@ -70,5 +72,5 @@ def shop_history(n_users: int, n_items: int, n_lines: int, seed: int = 0, basket
     items[taste] = order[np.minimum(pick, n_items - 1)]
     frame = pd.DataFrame({"user": line_user.astype(str), "item": items.astype(str),
                           "basket": line_basket.astype(str), "seq": line_basket.astype(float), "quantity": 1.0})
-    frame = frame.drop_duplicates(["user", "basket", "item"])
+    frame = frame.drop_duplicates(["user", "basket", "item"]).iloc[:wanted]
     return Interactions.from_frame(frame)
