@@ -72,5 +72,8 @@ def shop_history(n_users: int, n_items: int, n_lines: int, seed: int = 0, basket
     items[taste] = order[np.minimum(pick, n_items - 1)]
     frame = pd.DataFrame({"user": line_user.astype(str), "item": items.astype(str),
                           "basket": line_basket.astype(str), "seq": line_basket.astype(float), "quantity": 1.0})
-    frame = frame.drop_duplicates(["user", "basket", "item"]).iloc[:wanted]
+    frame = frame.drop_duplicates(["user", "basket", "item"])
+    if len(frame) > wanted:  # drop the surplus at random, so every user keeps a share of lines
+        keep = np.sort(rng.choice(len(frame), wanted, replace=False))
+        frame = frame.iloc[keep]
     return Interactions.from_frame(frame)
