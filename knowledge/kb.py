@@ -1,14 +1,15 @@
 """The knowledge base: the shop's documents and product facts, searchable by meaning and by words.
 
 Two indexes over the same integer slots: a FAISS inner-product index of the embedder's unit
-vectors (dense, fp16 codes, persisted with `faiss.write_index`) and a BM25 index over jieba tokens (lexical,
-rebuilt from the texts when the knowledge base opens; it takes a second for 10,000 documents).
+vectors (`knowledge/dense.py`: fp16 codes, persisted with `faiss.write_index`) and a BM25 index
+over jieba tokens (`knowledge/lexical.py`: rebuilt from the texts when the knowledge base opens).
 A search takes the best candidates of each, scores every candidate on both, and fuses:
 `dense_weight · cosine + (1 − dense_weight) · BM25 coverage`, both absolute 0–1 scales, so the
 fused score also says how sure the match is (the answerer's confidence starts from it).
 
 Every document is indexed with its product's title in front, so "耳机保修多久" meets the
-earbuds' warranty and not the air fryer's; a search can also be scoped to one product or to a
+earbuds' warranty and not the air fryer's, and documents about the product a question names
+get a small bonus (`knowledge/mentions.py`); a search can also be scoped to one product or to a
 room's line-up (general documents, with no product, always stay in scope).
 
 Writes go through the knowledge base (`add`, `update`, `delete`, `upsert_products`,
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -32,10 +32,12 @@ from typing import Any
 import faiss
 import numpy as np
 
+from knowledge.dense import DenseIndex
 from knowledge.documents import FACT_PREFIX, iter_fact_ids, product_facts, validate_document, validate_product
 from knowledge.embedder import Embedder
 from knowledge.errors import InvalidInputError, NotFoundError
 from knowledge.lexical import Analyzer, BM25Index
+from knowledge.mentions import ProductMentions
 from knowledge.store import Store
 
 INDEX_VERSION = 2  # 2: fp16 scalar-quantised codes
@@ -95,24 +97,14 @@ class KnowledgeBase:
 
     # ---- state ----
     def _reset(self) -> None:
-        # fp16 codes: half the memory a search streams through (a 10,000 x 512 scan is bandwidth-
-        # bound), measured 1.13 -> 0.66 ms p50 with 99.9% of the float32 top 10; candidates are then
-        # re-scored exactly from `_vectors`, so reported cosines are float32.
-        quantizer = faiss.IndexScalarQuantizer(self.embedder.dim, faiss.ScalarQuantizer.QT_fp16,
-                                               faiss.METRIC_INNER_PRODUCT)
-        self._dense = faiss.IndexIDMap2(quantizer)
+        self._dense = DenseIndex(self.embedder.dim)
         self._lexical = BM25Index(self.analyzer)
+        self.mentions = ProductMentions(self.analyzer)
         self._slot_of: dict[str, int] = {}
         self._docs: dict[int, dict[str, Any]] = {}  # slot → document (+ "hash")
         self._free: list[int] = []
         self._next_slot = 0
-        self._product_code: np.ndarray = np.full(0, -1, dtype=np.int32)  # slot → product code, -1 general
-        # A copy of the vectors by slot: exact cosines for lexical-only candidates in one product,
-        # where 50 FAISS reconstruct calls cost more than the whole dense search.
-        self._vectors = np.zeros((0, self.embedder.dim), dtype=np.float32)
-        self._codes: dict[str, int] = {}
-        self._title_words: dict[str, set[str]] = {}  # word of a product title or brand → product ids
-        self._titled: set[str] = set()
+        self._codes: dict[str, int] = {}  # product id → code carried by its slots
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -136,10 +128,9 @@ class KnowledgeBase:
         slot = self._slot_of.pop(doc_id, None)
         if slot is None:
             return
-        self._dense.remove_ids(np.array([slot], dtype=np.int64))
+        self._dense.remove(slot)
         self._lexical.remove(slot)
         del self._docs[slot]
-        self._product_code[slot] = -1
         self._free.append(slot)
 
     def _index_docs(self, docs: Sequence[dict[str, Any]], titles: dict[str, str],
@@ -156,53 +147,15 @@ class KnowledgeBase:
         for doc, text in zip(docs, texts, strict=True):
             slot = self._free.pop() if self._free else self._next_slot
             self._next_slot = max(self._next_slot, slot + 1)
-            if slot >= len(self._product_code):
-                size = max(2 * len(self._product_code), slot + 1, 64)
-                grown = np.full(size, -1, dtype=np.int32)
-                grown[: len(self._product_code)] = self._product_code
-                self._product_code = grown
-                vectors_grown = np.zeros((size, self.embedder.dim), dtype=np.float32)
-                vectors_grown[: len(self._vectors)] = self._vectors
-                self._vectors = vectors_grown
             self._slot_of[doc["id"]] = slot
             self._docs[slot] = {**doc, "hash": _digest(text)}
-            self._product_code[slot] = self._code(doc.get("product_id"))
             self._lexical.add(slot, text)
             slots.append(slot)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self._vectors[slots] = vectors
-        self._dense.add_with_ids(vectors, np.array(slots, dtype=np.int64))
-
-    def _learn_titles(self, products: Iterable[dict[str, Any]]) -> None:
-        """Remember which words name which product, for `mentioned_products`."""
-        for p in products:
-            self._titled.add(p["id"])
-            for ids in self._title_words.values():
-                ids.discard(p["id"])
-            text = f"{p.get('brand') or ''} {p['title']} {(p.get('attributes') or {}).get('short_name', '')}"
-            for word in set(self.analyzer.words(text)):
-                if len(word) >= 2:
-                    self._title_words.setdefault(word, set()).add(p["id"])
+        self._dense.add(slots, vectors, [self._code(d.get("product_id")) for d in docs])
 
     def mentioned_products(self, query: str | list[str]) -> set[str]:
-        """The products a question names by a title or brand word ("耳机保修多久" → the earbuds).
-
-        A word shared by many products says little, so each matched word counts log(1 + P/df);
-        the products with the best total are the ones meant (several when it is a tie).
-        """
-        totals: dict[str, float] = {}
-        n = max(len(self._titled), 1)
-        words = self.analyzer.words(query) if isinstance(query, str) else query
-        for word in set(words):
-            ids = self._title_words.get(word)
-            if ids:
-                weight = math.log(1.0 + n / len(ids))
-                for pid in ids:
-                    totals[pid] = totals.get(pid, 0.0) + weight
-        if not totals:
-            return set()
-        best = max(totals.values())
-        return {pid for pid, total in totals.items() if total >= best - 1e-9}
+        """The products a question names by a title or brand word ("耳机保修多久" → the earbuds)."""
+        return self.mentions.named(query)
 
     def _product_words(self, products: Iterable[dict[str, Any]]) -> list[str]:
         words: list[str] = []
@@ -219,9 +172,9 @@ class KnowledgeBase:
             self.index_dir.mkdir(parents=True, exist_ok=True)
             faiss_path, meta_path = self._paths
             meta = {"version": INDEX_VERSION, "embedder": self.embedder.name, "dim": self.embedder.dim,
-                    "ntotal": int(self._dense.ntotal),
+                    "ntotal": len(self._dense),
                     "entries": {d["id"]: [slot, d["hash"]] for slot, d in self._docs.items()}}
-            faiss.write_index(self._dense, str(faiss_path) + ".tmp")
+            self._dense.write(Path(str(faiss_path) + ".tmp"))
             meta_tmp = meta_path.with_suffix(".json.tmp")
             meta_tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
             os.replace(str(faiss_path) + ".tmp", faiss_path)
@@ -234,7 +187,7 @@ class KnowledgeBase:
             return None
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            index = faiss.read_index(str(faiss_path))
+            index = DenseIndex.read(faiss_path)
         except (OSError, ValueError, RuntimeError):
             return None  # a damaged index is rebuilt from the store, never trusted
         if (meta.get("version") != INDEX_VERSION or meta.get("embedder") != self.embedder.name
@@ -253,7 +206,7 @@ class KnowledgeBase:
                 wanted += product_facts(p)
             saved = self._load_saved()
             self._reset()
-            self._learn_titles(products)
+            self.mentions.learn(products)
             reused, fresh = [], []
             if saved is not None:
                 entries, index = saved
@@ -346,7 +299,7 @@ class KnowledgeBase:
             self.store.upsert_products(clean)
             titles = {p["id"]: p["title"] for p in clean}
             self.analyzer.add_words(self._product_words(clean))
-            self._learn_titles(clean)
+            self.mentions.learn(clean)
             touched: list[dict[str, Any]] = []
             for p in clean:
                 facts = product_facts(p)
@@ -376,9 +329,7 @@ class KnowledgeBase:
         """Remove a product and its facts (documents that name it stay, as general knowledge of the shop)."""
         with self._lock:
             self.store.delete_product(product_id)
-            self._titled.discard(product_id)
-            for ids in self._title_words.values():
-                ids.discard(product_id)
+            self.mentions.forget(product_id)
             for fact_id in iter_fact_ids(product_id, list(self._slot_of)):
                 self._remove_slot(fact_id)
             self.save()
@@ -389,18 +340,7 @@ class KnowledgeBase:
         if allowed is None:
             return None
         codes = [self._codes[p] for p in allowed if p in self._codes] + [-1]
-        return np.isin(self._product_code[: self._next_slot], codes)
-
-    def _dense_top(self, qvec: np.ndarray, n: int, mask: np.ndarray | None) -> dict[int, float]:
-        n = min(n, self._dense.ntotal)
-        if n <= 0:
-            return {}
-        params = None
-        if mask is not None:
-            bitmap = np.packbits(mask, bitorder="little")
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bitmap)))
-        scores, ids = self._dense.search(qvec[None, :], n, params=params)
-        return {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
+        return self._dense.mask(codes, self._next_slot)
 
     def _lexical_top(self, terms: list[str], n: int, mask: np.ndarray | None) -> dict[int, float]:
         raw, best = self._lexical.scores(terms, self._next_slot)
@@ -435,13 +375,13 @@ class KnowledgeBase:
                 return []
             mask = self._scope_mask(product_id, lineup)
             pool = max(self.candidates, k)
-            dense = self._dense_top(qvec, pool, mask) if mode != "lexical" else {}
+            candidates = self._dense.top(qvec, pool, mask) if mode != "lexical" else []
             words = self.analyzer.words(query)
             lexical = (self._lexical_top(words + self.analyzer.char_bigrams(query), pool, mask)
                        if mode != "dense" else {})
-            slots = list(dense.keys() | lexical.keys())
-            if slots and mode != "lexical":  # exact float32 cosines, also for lexical-only candidates
-                dense = dict(zip(slots, (self._vectors[slots] @ qvec).tolist(), strict=True))
+            slots = list(set(candidates) | lexical.keys())
+            # Exact float32 cosines for every candidate, also those only the lexical index found.
+            dense = dict(zip(slots, self._dense.exact(slots, qvec), strict=True)) if mode != "lexical" else {}
             w = self.dense_weight if mode == "fused" else (1.0 if mode == "dense" else 0.0)
             fused = {s: w * dense.get(s, 0.0) + (1 - w) * lexical.get(s, 0.0) for s in slots}
             if mode == "fused" and self.fusion == "rrf":
@@ -451,7 +391,7 @@ class KnowledgeBase:
                 # A document about the product the question names outranks an equally close one
                 # about another product; applied in every mode, so the modes still compare fusion.
                 codes = {self._codes[p] for p in named if p in self._codes}
-                fused = {s: v + (self.mention_bonus if self._product_code[s] in codes else 0.0)
+                fused = {s: v + (self.mention_bonus if self._dense.product_code[s] in codes else 0.0)
                          for s, v in fused.items()}
             scored = sorted(((v, s) for s, v in fused.items()), reverse=True)[:k]
             return [self._hit(s, score, dense.get(s, 0.0), lexical.get(s, 0.0)) for score, s in scored]

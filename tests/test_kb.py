@@ -162,6 +162,13 @@ def test_bm25_prefers_rarer_terms_and_forgets_removed_documents() -> None:
     assert scores[0] == 0 and scores[1] > 0
 
 
+def test_mentions_name_the_product_a_question_is_about(kb: KnowledgeBase) -> None:
+    """"耳机" names the earbuds, "炸锅" the fryer; a question naming neither names nothing."""
+    assert kb.mentioned_products("耳机保修多久") == {"earbuds"}
+    assert kb.mentioned_products("空气炸锅好洗吗") == {"fryer"}
+    assert kb.mentioned_products("什么时候发货") == set()
+
+
 def test_metrics_known_answer() -> None:
     """recall@k and MRR of two queries: one found first, one found third."""
     m = metrics([["a", "b"], ["x", "y", "c"]], [["a"], ["c"]])
