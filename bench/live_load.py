@@ -58,6 +58,7 @@ class Phase:
     seconds: float
     sent: dict[int, float] = field(default_factory=dict)  # seq -> send time
     acked: set[str] = field(default_factory=set)
+    ack_s: list[float] = field(default_factory=list)  # per batch: send → ack (stored)
     overloaded: int = 0
     receipts: dict[str, list[tuple[float, int]]] = field(default_factory=dict)  # subscriber -> (time, upto)
     kinds: dict[str, str] = field(default_factory=dict)
@@ -157,6 +158,7 @@ async def ingester(url: str, n: int, clients: int, phase: Phase, texts: list[str
                 if msg["type"] in ("ack", "overloaded", "error"):
                     break
             if msg["type"] == "ack":
+                phase.ack_s.append(time.perf_counter() - t0)
                 phase.acked.update(msg["comment_ids"])
                 for seq in msg["seqs"]:
                     phase.sent.setdefault(seq, t0)
@@ -205,6 +207,8 @@ def report(phases: list[Phase]) -> str:
     add("subscribers (teleprompter+bot)", [str(p.subscribers) for p in phases])
     add("comments acknowledged", [str(len(p.acked)) for p in phases])
     add("acknowledged comments/s", [f"{len(p.acked) / p.seconds:.0f}" for p in phases])
+    for q in (50, 99):
+        add(f"batch→ack (stored) p{q} (ms)", [f"{pct(p.ack_s, q) * 1000:.0f}" for p in phases])
     for kind, label in (("teleprompter", "comment→card"), ("bot", "comment→answer")):
         for q in (50, 99):
             add(f"{label} p{q} (ms)", [f"{pct(latencies(p, kind), q) * 1000:.0f}" for p in phases])
