@@ -148,8 +148,9 @@ def train_head(
     for i, lab_set in enumerate(label_sets):
         for lab in lab_set:
             y[i, index[lab]] = 1
-        if scopes is not None and scopes[i] is not None:
-            use[i] = [lab in scopes[i] or lab in lab_set for lab in labels]
+        scope = scopes[i] if scopes is not None else None
+        if scope is not None:
+            use[i] = [lab in scope or lab in lab_set for lab in labels]
     x = _design(embeddings, texts)
     oof = np.zeros(y.shape, dtype=np.float32)
     rng = np.random.default_rng(seed)

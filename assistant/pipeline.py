@@ -87,7 +87,7 @@ class CommentPipeline:
         misses = [t for t in dict.fromkeys(normalized) if t not in found]
         if misses:
             fast = {t: fast_path(t) for t in misses}
-            need_vector = [t for t in misses if fast[t] is None or fast[t].top in GROUPED_INTENTS]
+            need_vector = [t for t, p in fast.items() if p is None or p.top in GROUPED_INTENTS]
             vectors = classifier.encode(need_vector) if need_vector else np.zeros((0, 0), np.float32)
             row = {t: i for i, t in enumerate(need_vector)}
             need_model = [t for t in need_vector if fast[t] is None]
@@ -117,11 +117,11 @@ class CommentPipeline:
             resolved = self._resolved_memo(room)
             for i, comment in enumerate(comments):
                 text, reason = cleaned[i]
-                base = {"seq": comment.seq, "comment_id": comment.comment_id, "user_id": comment.user_id,
-                        "text": text[:_ECHO_CHARS] if reason == "too_long" else text, "ts": float(comment.ts)}
+                echo = text[:_ECHO_CHARS] if reason == "too_long" else text
                 if i not in understood:
-                    out.append(CommentAnalysis(**base, normalized="", intents={"spam": 1.0}, top_intent="spam",
-                                               product_id=None, group_id=None, rejected=reason or "empty"))
+                    out.append(CommentAnalysis(comment.seq, comment.comment_id, comment.user_id, echo, "",
+                                               float(comment.ts), {"spam": 1.0}, "spam", None, None,
+                                               reason or "empty"))
                     continue
                 pred, vector = understood[i]
                 key = (normalized[i], pred.top)
@@ -132,9 +132,9 @@ class CommentPipeline:
                 if vector is not None and pred.top in GROUPED_INTENTS:
                     group_id = self.question_groups.add(room.room_id, pred.top, normalized[i], vector,
                                                         float(comment.ts), product_id)
-                out.append(CommentAnalysis(**base, normalized=normalized[i], intents=dict(pred.intents),
-                                           top_intent=pred.top, product_id=product_id, group_id=group_id,
-                                           rejected=None))
+                out.append(CommentAnalysis(comment.seq, comment.comment_id, comment.user_id, echo, normalized[i],
+                                           float(comment.ts), dict(pred.intents), pred.top, product_id, group_id,
+                                           None))
         return out
 
     def _resolved_memo(self, room: RoomState) -> dict[tuple[str, str], str | None]:

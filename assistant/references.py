@@ -180,9 +180,9 @@ class ReferenceResolver:
         # one on stage most recently, is what a viewer watching the show means.
         with self._lock:
             history = list(self._stage.get(room.room_id, []))
-        for pid in [room.on_stage, *reversed(history)]:
-            if pid in tied:
-                return pid
+        for staged in [room.on_stage, *reversed(history)]:
+            if staged in tied:
+                return staged
         return None
 
     def resolve(self, text: str, room: RoomState, intent: str | None = None) -> str | None:

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, cast
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -184,7 +185,7 @@ def main() -> None:
     embedder.clear()
     pipeline = CommentPipeline(classifier, QuestionGroups(similarity=args.similarity))
     live = run_live(pipeline, room, stream, args.rate, args.max_batch)
-    naive = run_naive(embedder.inner.model, classifier.head, room, stream[: args.naive], args.similarity)
+    naive = run_naive(cast(Any, embedder.inner).model, classifier.head, room, stream[: args.naive], args.similarity)
 
     result = {"stream": {"comments": len(stream), "distinct_normalized": distinct},
               "saturated": saturated, "live": live, "naive": naive,
