@@ -10,6 +10,7 @@ recorded for the embedder in use, a default one is trained from the repo's label
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -28,6 +29,7 @@ from knowledge.store import Store
 INTENTS = ("price", "promotion", "shipping", "stock", "product_info", "purchase", "after_sales",
            "complaint", "praise", "chitchat", "spam")
 MODEL_KIND = "intent_head"
+logger = logging.getLogger(__name__)
 FAST_SCORE = 0.99
 
 # Spam the model should never have to think about: links, phone numbers, contact handles, job ads.
@@ -208,6 +210,8 @@ def load_or_train(embedder: Embedder, store: Store, models_dir: Path, *, thresho
     if not files:
         raise IntentModelError("no intent model is recorded and the repo's labelled comments "
                                "(assistant/data/intents/train.tsv) are missing; run `cuecard intents train FILE.tsv`")
+    logger.info("no intent model recorded for embedder %s: training the default one from %s",
+                embedder.name, ", ".join(f.name for f in files))
     classifier = train_classifier(embedder, default_examples(), threshold=threshold, progress=progress)
     save_classifier(classifier, models_dir, store, {"trained_on": [f.name for f in files]})
     return classifier

@@ -101,7 +101,7 @@ def _slang(text: str) -> str:
     for pattern, replacement in _SLANG:
         text = pattern.sub(replacement, text)
     text = _PRICE_MI.sub(r"\1元", text)
-    text = _HOW_MUCH_MI.sub(r"\1钱", text)
+    text = _HOW_MUCH_MI.sub("多少钱", text)
     return _KUAI.sub(r"\1元", text)
 
 
