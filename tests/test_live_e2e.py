@@ -84,8 +84,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def server(data_dir: Path) -> Iterator[Server]:
+    """One server for the module (starting one loads every model); the SIGKILL test ends it."""
     srv = Server(data_dir).start()
     yield srv
     srv.kill(signal.SIGTERM)
@@ -149,10 +150,9 @@ def test_comments_become_cards_and_replay(server: Server) -> None:
     asyncio.run(run())
 
 
-def test_sigkill_loses_no_acknowledged_comment(data_dir: Path) -> None:
+def test_sigkill_loses_no_acknowledged_comment(server: Server, data_dir: Path) -> None:
     """Four connections stream comments; the server is SIGKILLed mid-stream; after a restart every
     comment that was acknowledged is in the store."""
-    server = Server(data_dir).start()
     acked: set[str] = set()
     sent: set[str] = set()
 
