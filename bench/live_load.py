@@ -287,7 +287,8 @@ def main() -> None:
 
 
 def _all_comments(store: Store) -> list[dict[str, Any]]:
-    rows, since = [], 0
+    rows: list[dict[str, Any]] = []
+    since = 0
     while True:
         chunk = store.comments_since("demo", since, 5000)
         if not chunk:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Depends, HTTPException, Request, WebSocket
@@ -79,7 +79,7 @@ def keys_of(app: Any) -> ApiKeys:
     return auth
 
 
-def require(*allowed: str) -> Callable[[Request], Any]:
+def require(*allowed: str) -> Any:
     """A dependency that admits a REST call only with a key of one of `allowed` roles (or admin)."""
 
     def dependency(request: Request) -> str:
