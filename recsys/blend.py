@@ -75,6 +75,7 @@ class BlendRecommender(Recommender):
         self.timings: dict[str, float] = {}
         self.popularity = PopularityRecommender()
         self.trial = np.zeros(0, np.float32)
+        self._trial_scaled: np.ndarray | None = None
         self.knn = ItemKNNRecommender()
         self.ease = EASERecommender()
         self.als = ALSRecommender()
@@ -111,6 +112,7 @@ class BlendRecommender(Recommender):
 
         self.popularity = PopularityRecommender().fit(data)
         self.trial = trial_counts(data)
+        self._trial_scaled = None
         lap("popularity")
         self.knn = ItemKNNRecommender(p.knn_neighbours, progress=self.progress).fit(data)
         lap("item_knn")
@@ -134,7 +136,9 @@ class BlendRecommender(Recommender):
             out["als"] = scaled(self.als.scores(user, history))
         if p.knn:
             out["knn"] = scaled(self.knn.scores(user, history))
-        out["trial"] = scaled(self.trial)
+        if self._trial_scaled is None:
+            self._trial_scaled = scaled(self.trial)  # the same for every user: computed once
+        out["trial"] = self._trial_scaled
         return out
 
     def combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:

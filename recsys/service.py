@@ -189,7 +189,16 @@ class RecommendationService:
         """The viewer's `k` best items, re-ranked by the room when one is given (popularity for new users)."""
         self._check_k(k)
         model = self._model
-        pool = max(20, 3 * k)
+        # a small pool keeps the per-request Python work small; when filters (stock, bought
+        # non-consumables) leave fewer than k, ask again with a much larger one
+        pool = k + 8
+        ranked, catalog = self._ranked(model, user_id, k, pool, room, room_interest)
+        if len(ranked) < k:
+            ranked, catalog = self._ranked(model, user_id, k, 5 * pool + 100, room, room_interest)
+        return self._finish(ranked, catalog)
+
+    def _ranked(self, model: BlendRecommender | None, user_id: str, k: int, pool: int, room: RoomState | None,
+                room_interest: dict[str, float] | None) -> tuple[list[Candidate], Mapping[str, dict[str, Any]]]:
         catalog: Mapping[str, dict[str, Any]] = self.products()
         repeat = None
         if model is not None and model.data is not None and user_id and model.knows_user(user_id):
@@ -206,12 +215,13 @@ class RecommendationService:
         together = self._with_on_stage(model, on_stage)
         candidates += [Candidate(pid, 0.0, "bought_together") for pid in together]
         bought: set[str] = set()
-        if repeat is not None and model is not None and model.data is not None:
+        if repeat is not None and model is not None and model.data is not None and catalog:
             index = model.data.item_index
-            bought = {c.item_id for c in candidates if (j := index.get(c.item_id)) is not None and repeat[j] > 0}
+            bought = {c.item_id for c in candidates
+                      if (j := index.get(c.item_id)) is not None and repeat[j] > 0}
         ranked = rerank(candidates, catalog, k, on_stage=on_stage, lineup=lineup, room_interest=room_interest,
                         with_on_stage=together, bought=bought, weights=self.weights)
-        return self._finish(ranked, catalog)
+        return ranked, catalog
 
     def related(self, product_id: str, k: int = 10) -> list[Recommendation]:
         """Items bought together with a product (its category's best sellers when the model never saw it)."""
