@@ -199,3 +199,65 @@ def test_sigkill_loses_no_acknowledged_comment(server: Server, data_dir: Path) -
         assert stored <= sent | {r for r in stored if not r.startswith("kill-")}
     finally:
         restarted.kill(signal.SIGTERM)
+
+
+def test_a_subscriber_that_stops_reading_is_dropped_over_a_real_socket(tmp_path: Path) -> None:
+    """Over a real TCP socket, a teleprompter that never reads fills its kernel buffers, then its queue,
+    and is dropped; a reading teleprompter keeps getting every update (uvicorn in a thread; the
+    deterministic fake pipeline makes one new card per batch)."""
+    import base64
+    import threading
+
+    import uvicorn
+    from live_fakes import FakePipeline, seed_room
+
+    from api.app import create_app
+    from api.settings import Settings
+    from knowledge.embedder import HashingEmbedder
+
+    app = create_app(Settings(data_dir=tmp_path, load_demo=False, embedding_model="hashing", subscriber_queue_size=16,
+                              **{f"api_key_{r}": k for r, k in KEYS.items()}), embedder=HashingEmbedder(64))
+
+    class ThreadServer(uvicorn.Server):
+        def install_signal_handlers(self) -> None:
+            pass
+
+    srv = ThreadServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws_per_message_deflate=False))
+    thread = threading.Thread(target=lambda: asyncio.run(srv.serve()), daemon=True)
+    thread.start()
+    while not srv.started:
+        time.sleep(0.05)
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    seed_room(app.state.services.store)
+    hub = app.state.services.live
+    hub.pipeline = FakePipeline()
+    stuck = socket.create_connection(("127.0.0.1", port))
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    key = base64.b64encode(os.urandom(16)).decode()
+    stuck.sendall(f"GET /ws/rooms/r1/teleprompter?key={KEYS['host']} HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
+                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+
+    async def run() -> int:
+        async with connect(f"ws://127.0.0.1:{port}/ws/rooms/r1/teleprompter?key={KEYS['host']}") as reader:
+            updates = 0
+            async with httpx.AsyncClient() as client:
+                for k in range(400):
+                    texts = [f"问题{k}-{j}多少钱" for j in range(20)] * 2
+                    r = await client.post(f"http://127.0.0.1:{port}/rooms/r1/comments", headers={"X-API-Key": KEYS["ingest"]},
+                                          json={"comments": [{"comment_id": f"{k}-{i}", "text": t} for i, t in enumerate(texts)]})
+                    assert r.status_code == 200
+                    await recv_until(reader, lambda m: m["type"] == "cards" and not m["snapshot"], timeout=10)
+                    updates += 1
+                    if hub.counters["dropped_subscribers"]:
+                        break
+            return updates
+
+    try:
+        updates = asyncio.run(run())
+        assert hub.counters["dropped_subscribers"] == 1
+        assert len(hub.rooms["r1"].subscribers["host"]) <= 1  # only the reader is left (it may have closed)
+        assert updates >= 17  # the reader saw every batch up to the drop
+    finally:
+        stuck.close()
+        srv.should_exit = True
+        thread.join(10)
