@@ -66,6 +66,15 @@ _SLANG: list[tuple[re.Pattern[str], str]] = [
         (r"(?<![a-z])zb(?![a-z])", "主播"),
         (r"(?<![a-z])kd(?![a-z])", "快递"),
         (r"宝贝儿", "宝贝"),
+        # Typos of a fast thumb and the pinyin of those who did not switch input methods.
+        (r"包游|包油", "包邮"), (r"发伙", "发货"), (r"多绍|多小(?=钱)", "多少"), (r"垃及|拉圾|辣鸡", "垃圾"),
+        (r"福带", "福袋"), (r"(?<=[上求发给])连接|连接(?=呢|在哪|发)", "链接"), (r"优惠卷|卷(?=在哪|怎么领)", "优惠券"),
+        (r"尺吗|尺玛", "尺码"), (r"(?<=.)(?:咩|伐)(?=[?]?$)", "吗"),
+        (r"(?<![a-z])duo ?shao ?qian(?![a-z])", "多少钱"), (r"(?<![a-z])fu ?dai(?![a-z])", "福袋"),
+        (r"(?<![a-z])lian ?jie(?![a-z])", "链接"), (r"(?<![a-z])fa ?huo(?![a-z])", "发货"),
+        (r"(?<![a-z])tui ?huo(?![a-z])", "退货"), (r"(?<![a-z])tui ?kuan(?![a-z])", "退款"),
+        (r"(?<![a-z])hong ?bao(?![a-z])", "红包"),
+        (r"(?<![a-z])kuai ?di(?![a-z])", "快递"),
     ]
 ]
 # "99米" / "多少米" are prices in live-room slang; "1米6" (a height) and "2米" (a length) are not.

@@ -29,6 +29,14 @@ from assistant.normalize import MAX_CHARS, inspect, normalize
     ("这个裤子几米长", "这个裤子几米长"),
     ("5块钱", "5元"),
     ("  多少   钱  ", "多少 钱"),
+    ("包游吗", "包邮吗"),  # typos of a fast thumb
+    ("几天发伙", "几天发货"),
+    ("福带还有吗", "福袋还有吗"),
+    ("上连接", "上链接"),
+    ("优惠卷咋领", "优惠券怎么领"),
+    ("还有伐", "还有吗"),
+    ("duoshaoqian", "多少钱"),  # pinyin typed without switching input method
+    ("fu dai", "福袋"),
 ])
 def test_known_forms(raw: str, expected: str) -> None:
     """Each variant folds to the expected canonical form."""
