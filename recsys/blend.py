@@ -33,13 +33,13 @@ PARTS = ("ease", "als", "knn", "trial")
 class BlendParams:
     """Weights of the blend and the hyper-parameters of its parts (defaults: tuned on Instacart validation)."""
 
-    decay: float = 0.9
-    explore: float = 0.1
+    decay: float = 0.85
+    explore: float = 0.05
     ease: float = 1.0
-    als: float = 0.0
-    knn: float = 0.0
-    trial: float = 0.1
-    ease_regularization: float = 300.0
+    als: float = 0.2
+    knn: float = 0.2
+    trial: float = 0.0
+    ease_regularization: float = 150.0
     ease_max_items: int = 6000
     ease_neighbours: int = 256
     knn_neighbours: int = 100
