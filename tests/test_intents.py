@@ -198,7 +198,7 @@ def default_classifier(real_embedder, tmp_path_factory):  # type: ignore[no-unty
 def test_held_out_split_holds_its_measured_level(default_classifier) -> None:  # type: ignore[no-untyped-def]
     """On test.tsv (never trained or tuned on) macro-F1 stays at its measured level.
 
-    Measured 0.8585 (2026-11-21); the issue's target of 0.90 is NOT met yet. This floor only catches
+    Measured 0.8611 (2026-11-21); the issue's target of 0.90 is NOT met yet. This floor only catches
     regressions; raise it when more training comments land.
     """
     examples = read_examples(DATA_DIR / TEST_FILE)
@@ -216,7 +216,7 @@ def test_multi_intent_comment_gets_both_labels(default_classifier) -> None:  # t
 
 @pytest.mark.slow
 def test_complaint_versus_praise_on_unseen_reviews(default_classifier, shared_data: Path) -> None:  # type: ignore[no-untyped-def]
-    """On real reviews from odd rows (never trained on), complaint vs praise is mostly right (measured ≈ 0.86)."""
+    """On real reviews from odd rows (never trained on), complaint vs praise is mostly right (measured 0.848 on 2,000, 0.861 without hotels)."""
     with (shared_data / "reviews" / "online_shopping_10_cats.csv").open(encoding="utf-8") as f:
         rows = [r for i, r in enumerate(csv.DictReader(f)) if i % 2 == 1 and r["cat"] != "酒店"]
     sample = random.Random(7).sample(rows, 300)
