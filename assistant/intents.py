@@ -22,7 +22,7 @@ import numpy as np
 from assistant.errors import IntentModelError, LabelledDataError
 from assistant.head import IntentHead, train_head
 from assistant.labelled import Example, default_examples, default_training_files
-from assistant.normalize import CLASSIFY_CHARS, inspect, normalize
+from assistant.normalize import CLASSIFY_CHARS, normalize, screen
 from knowledge.embedder import Embedder
 from knowledge.store import Store
 
@@ -128,7 +128,7 @@ class IntentClassifier:
 
     def classify(self, texts: Sequence[object]) -> list[IntentPrediction]:
         """Classify raw comments; unusable ones (empty, binary…) come back as `spam` with source "rejected"."""
-        cleaned = [inspect(t) for t in texts]
+        cleaned = [screen(t) for t in texts]
         normalized = [normalize(t) if reason is None else "" for t, reason in cleaned]
         usable = [i for i, (t, reason) in enumerate(cleaned) if reason is None and normalized[i]]
         preds = self.classify_normalized([normalized[i] for i in usable])

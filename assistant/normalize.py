@@ -3,7 +3,7 @@
 `normalize(text)` folds full-width forms to half-width (NFKC), Traditional to Simplified Chinese (OpenCC
 `t2s`), case, emoji and runs of repeated characters ("哈哈哈哈" → "哈哈", "？？？" → "?"), and the slang
 and homophones viewers type in a hurry (v/vx/薇 → 微信, "99米" → "99元", 咋/啥/肿么, 木有) into plain words.
-`inspect(text)` says first whether a raw comment is usable at all (empty, binary, invalid UTF-8, too long).
+`screen(text)` says first whether a raw comment is usable at all (empty, binary, invalid UTF-8, too long).
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def normalize(text: str) -> str:
     return text.rstrip(" !.,~。，！、…") or text
 
 
-def inspect(raw: object) -> tuple[str, str | None]:
+def screen(raw: object) -> tuple[str, str | None]:
     """Decode a raw comment and say why it is unusable, if it is: `(text, reason or None)`.
 
     Reasons: "empty", "invalid_utf8", "binary", "too_long", "not_text". Never raises.

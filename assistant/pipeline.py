@@ -20,7 +20,7 @@ import numpy as np
 
 from assistant.groups import GROUPED_INTENTS, QuestionGroup, QuestionGroups
 from assistant.intents import INTENTS, IntentClassifier, IntentPrediction, fast_path, load_or_train
-from assistant.normalize import inspect, normalize
+from assistant.normalize import normalize, screen
 from assistant.references import ReferenceResolver
 from knowledge.embedder import Embedder
 from knowledge.room import RoomState
@@ -107,7 +107,7 @@ class CommentPipeline:
 
     def process(self, room: RoomState, comments: Sequence[StoredComment]) -> list[CommentAnalysis]:
         """Understand a batch of a room's comments, in order; never raises on what viewers typed."""
-        cleaned = [inspect(c.text) for c in comments]
+        cleaned = [screen(c.text) for c in comments]
         normalized = [normalize(text) if reason is None else "" for text, reason in cleaned]
         usable = [i for i, n in enumerate(normalized) if n]
         understood = dict(zip(usable, self.understand([normalized[i] for i in usable]), strict=True))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.normalize import MAX_CHARS, inspect, normalize
+from assistant.normalize import MAX_CHARS, normalize, screen
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -69,13 +69,13 @@ def test_control_characters_are_dropped() -> None:
     ("\x00\x01\x02\x03", "binary"),
     (12345, "not_text"),
 ])
-def test_inspect_rejects_unusable_input(raw: object, reason: str) -> None:
+def test_screen_rejects_unusable_input(raw: object, reason: str) -> None:
     """Unusable comments get a reason, never an exception."""
-    assert inspect(raw)[1] == reason
+    assert screen(raw)[1] == reason
 
 
-def test_inspect_accepts_ordinary_comments() -> None:
+def test_screen_accepts_ordinary_comments() -> None:
     """Ordinary comments, UTF-8 bytes included, pass with no reason."""
-    assert inspect("2号链接多少钱") == ("2号链接多少钱", None)
-    assert inspect("包邮吗".encode()) == ("包邮吗", None)
-    assert inspect("x" * MAX_CHARS)[1] is None
+    assert screen("2号链接多少钱") == ("2号链接多少钱", None)
+    assert screen("包邮吗".encode()) == ("包邮吗", None)
+    assert screen("x" * MAX_CHARS)[1] is None
