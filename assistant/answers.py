@@ -68,11 +68,14 @@ class Answer:
 
 
 def short_name(product: dict[str, Any]) -> str:
-    """What a host calls a product: its `short_name` attribute, else the last word of its title."""
+    """What a host calls a product: its `short_name` attribute, else the last title word that is not a spec.
+
+    "花间集水润面霜 50g" → "花间集水润面霜"; "厨小白 5L 可视空气炸锅" → "可视空气炸锅".
+    """
     attrs = product.get("attributes") or {}
     if attrs.get("short_name"):
         return str(attrs["short_name"])
-    words = str(product["title"]).split()
+    words = [w for w in str(product["title"]).split() if not re.search(r"\d", w)]
     return words[-1] if words else str(product["title"])
 
 

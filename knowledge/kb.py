@@ -74,7 +74,7 @@ class KnowledgeBase:
     """Documents and product facts behind a dense and a lexical index, kept in step with the store."""
 
     def __init__(self, store: Store, embedder: Embedder, index_dir: Path | str, *,
-                 dense_weight: float = 0.8, candidates: int = 50, fusion: str = "weighted",
+                 dense_weight: float = 0.75, candidates: int = 50, fusion: str = "weighted",
                  mention_bonus: float = 0.05, threads: int | None = 1, sync: bool = True) -> None:
         if fusion not in FUSIONS:
             raise InvalidInputError(f"unknown fusion {fusion!r}; expected one of {', '.join(FUSIONS)}")
@@ -342,8 +342,10 @@ class KnowledgeBase:
         codes = [self._codes[p] for p in allowed if p in self._codes] + [-1]
         return self._dense.mask(codes, self._next_slot)
 
-    def _lexical_top(self, terms: list[str], n: int, mask: np.ndarray | None) -> dict[int, float]:
-        raw, best = self._lexical.scores(terms, self._next_slot)
+    def _lexical_top(self, words: list[str], bigrams: list[str], n: int,
+                     mask: np.ndarray | None) -> dict[int, float]:
+        optional = set(bigrams) - set(words)  # a bigram that is also a word counts as the word
+        raw, best = self._lexical.scores(words + bigrams, self._next_slot, optional=optional)
         if best <= 0:
             return {}
         if mask is not None:
@@ -377,7 +379,7 @@ class KnowledgeBase:
             pool = max(self.candidates, k)
             candidates = self._dense.top(qvec, pool, mask) if mode != "lexical" else []
             words = self.analyzer.words(query)
-            lexical = (self._lexical_top(words + self.analyzer.char_bigrams(query), pool, mask)
+            lexical = (self._lexical_top(words, self.analyzer.char_bigrams(query), pool, mask)
                        if mode != "dense" else {})
             slots = list(set(candidates) | lexical.keys())
             # Exact float32 cosines for every candidate, also those only the lexical index found.

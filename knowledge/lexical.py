@@ -202,14 +202,19 @@ class BM25Index:
         n = len(self._doc_terms)
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
-    def scores(self, query: str | list[str], size: int | None = None) -> tuple[np.ndarray, float]:
+    def scores(self, query: str | list[str], size: int | None = None,
+               optional: Iterable[str] = ()) -> tuple[np.ndarray, float]:
         """BM25 score of every slot (array of `size`, default capacity) and the query's best possible score.
 
         The ratio of a score to the best possible one (every query term present at a typical
         length) says how much of the query's information a document covers, on a 0–1 scale that
-        does not depend on the collection; the knowledge base fuses and calibrates on it.
+        does not depend on the collection; the knowledge base fuses and calibrates on it. A query
+        word no document has still counts in the best score ("推荐个电视剧" must not look fully
+        covered because one word matched), except `optional` terms (character bigrams: an
+        unseen "邮吗" is noise, not missing information).
         """
         terms = set(self.analyzer.terms(query) if isinstance(query, str) else query)
+        optional = set(optional)
         out = np.zeros(size if size is not None else self.capacity, dtype=np.float32)
         if not self._doc_terms or not terms:
             return out, 0.0
@@ -220,9 +225,8 @@ class BM25Index:
         for term in terms:
             arrays = self._posting_arrays(term)
             if arrays is None:
-                # A query word no document has still counts in `best`: "推荐个电视剧" must not
-                # look fully covered because its one known word matched.
-                best += unseen_idf
+                if term not in optional:
+                    best += unseen_idf
                 continue
             slots, tfs = arrays
             idf = self.idf(term)

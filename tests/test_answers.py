@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answers import HANDOFF_TEXT, Answerer, body_from, guess_intent
+from assistant.answers import HANDOFF_TEXT, Answerer, body_from, guess_intent, short_name
 from assistant.compliance import ComplianceChecker
 from knowledge.embedder import HashingEmbedder
 from knowledge.errors import InvalidInputError, NotFoundError
@@ -116,3 +116,11 @@ def test_bad_input(answerer: Answerer) -> None:
 def test_guess_intent(question: str, intent: str) -> None:
     """Without a classifier's label, keywords give the intent."""
     assert guess_intent(question) == intent
+
+
+@pytest.mark.parametrize("title, name", [
+    ("花间集水润面霜 50g", "花间集水润面霜"), ("厨小白 5L 可视空气炸锅", "可视空气炸锅"), ("500ml", "500ml"),
+])
+def test_short_name_skips_specs(title: str, name: str) -> None:
+    """A host says the product's name, not its size."""
+    assert short_name({"title": title}) == name
