@@ -48,9 +48,15 @@ function drawLines(canvas, series, maxY, format) {
 function draw() {
   const intents = new Set();
   points.forEach((p) => Object.keys(p.intents).forEach((k) => intents.add(k)));
-  const series = [...intents].sort().map((k) => [COLORS[k] || "#ced4da", points.map((p) => [p.ts, p.intents[k] || 0])]);
-  const maxY = Math.max(5, ...points.flatMap((p) => Object.values(p.intents)));
-  drawLines(document.getElementById("intents"), series, Math.ceil(maxY * 1.15), (v) => v.toFixed(0));
+  // A 5-second moving average: per-second counts of a quiet room are too jumpy to read.
+  const smooth = (k) => points.map((p, i) => {
+    const win = points.slice(Math.max(0, i - 4), i + 1);
+    return [p.ts, win.reduce((s, q) => s + (q.intents[k] || 0), 0) / win.length];
+  });
+  const series = [...intents].sort().map((k) => [COLORS[k] || "#ced4da", smooth(k)]);
+  const peak = Math.max(4, ...series.flatMap(([, values]) => values.map(([, v]) => v)));
+  const maxY = Math.ceil(peak * 1.1 / 4) * 4;  // four grid steps of whole comments
+  drawLines(document.getElementById("intents"), series, maxY, (v) => v.toFixed(0));
   const legend = document.getElementById("legend");
   legend.replaceChildren(...[...intents].sort().map((k) => {
     const item = el("span", "", k); const dot = el("i"); dot.style.background = COLORS[k] || "#ced4da"; item.prepend(dot); return item;

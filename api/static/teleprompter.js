@@ -2,6 +2,8 @@
 "use strict";
 const KIND_LABEL = {question_group: "Question", purchase_surge: "Wants the link", complaint_alert: "Complaints",
                     compliance_warning: "Compliance", pitch_next: "Pitch next"};
+const REASON = {bought_together: "often bought together", because_you_bought: "buyers of this also bought",
+                popular_in_room: "viewers are asking about it", live_now: "in the line-up", popular: "popular in the shop"};
 const cards = new Map();
 let socket = null, lineup = [], onStage = null;
 
@@ -34,10 +36,10 @@ function cardNode(c) {
   node.appendChild(top);
   node.appendChild(el("div", "title", c.title));
   if (c.talking_point) node.appendChild(el("div", "point", `▸ ${c.talking_point}`));
-  if (c.body) node.appendChild(el("div", "body", c.body));
+  if (c.body) node.appendChild(el("div", "body", c.kind === "pitch_next" ? (REASON[c.body] || c.body) : c.body));
   if (c.kind === "pitch_next" && c.items.length) {
     const ul = el("ul");
-    c.items.forEach((i) => ul.appendChild(el("li", "", `${i.link ? "#" + i.link + " " : ""}${i.title} · ${i.reason}`)));
+    c.items.forEach((i) => ul.appendChild(el("li", "", `${i.link ? "#" + i.link + " " : ""}${i.title} · ${REASON[i.reason] || i.reason}`)));
     node.appendChild(ul);
   } else if (c.kind === "compliance_warning") {
     const ul = el("ul");
