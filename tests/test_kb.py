@@ -96,6 +96,13 @@ def test_add_update_delete_take_effect_at_once(kb: KnowledgeBase) -> None:
         kb.delete("invoice")
 
 
+def test_same_id_twice_in_one_batch_keeps_the_last(kb: KnowledgeBase) -> None:
+    """Two documents with one id in a batch leave one indexed document, the later text."""
+    n = len(kb)
+    kb.add_many([{"id": "dup", "kind": "faq", "text": "第一版文字"}, {"id": "dup", "kind": "faq", "text": "赠品是帆布袋"}])
+    assert len(kb) == n + 1 and kb.get("dup")["text"] == "赠品是帆布袋"
+
+
 def test_product_change_reindexes_its_facts(kb: KnowledgeBase) -> None:
     """Editing a product's attributes replaces its facts; deleting it removes them."""
     kb.update_product("fryer", attributes={"功率": "1500瓦"})
