@@ -163,14 +163,16 @@ class SentenceTransformerEmbedder:
         self.dim = int(get_dim())
         # torch modules are not safe to call from several threads at once.
         self._lock = threading.Lock()
+        # Scanning the loaded libraries costs as much as a small batch; do it once, not per call.
+        from threadpoolctl import ThreadpoolController
+
+        self._threads = ThreadpoolController()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts in batches of `batch_size`, unit-normalised, with one BLAS thread."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        from threadpoolctl import threadpool_limits
-
-        with self._lock, threadpool_limits(1, "blas"):
+        with self._lock, self._threads.limit(limits=1, user_api="blas"):
             vectors = self.model.encode(
                 list(texts),
                 batch_size=self.batch_size,
