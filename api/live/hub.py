@@ -15,6 +15,7 @@ that need it are then simply not produced.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -94,21 +95,27 @@ class Hub:
         if live is not None:
             return live
         lock = self._room_locks.setdefault(room_id, asyncio.Lock())
-        async with lock:
-            if room_id not in self.rooms:
-                state = await asyncio.to_thread(RoomState.load, self.store, room_id)
-                last = await asyncio.to_thread(self.store.last_comment_seq, room_id)
-                live = LiveRoom(state=state, board=CardBoard(room_id), last_seq=last)
-                live.tasks.append(asyncio.create_task(self._analyzer(live), name=f"analyzer-{room_id}"))
-                self.rooms[room_id] = live
+        try:
+            async with lock:
+                if room_id not in self.rooms:
+                    state = await asyncio.to_thread(RoomState.load, self.store, room_id)
+                    last = await asyncio.to_thread(self.store.last_comment_seq, room_id)
+                    live = LiveRoom(state=state, board=CardBoard(room_id), last_seq=last)
+                    live.tasks.append(asyncio.create_task(self._analyzer(live), name=f"analyzer-{room_id}"))
+                    self.rooms[room_id] = live
+        finally:
+            self._room_locks.pop(room_id, None)  # unknown ids must not pile up locks
         return self.rooms[room_id]
 
     async def refresh_room(self, room_id: str) -> RoomState:
-        """Reload a room's line-up and product on stage from the store and tell its subscribers."""
+        """Reload a room's line-up (current product rows) and product on stage from the store; tell
+        its subscribers when the line-up or the product on stage changed."""
         state = await asyncio.to_thread(RoomState.load, self.store, room_id)
         live = self.rooms.get(room_id)
         if live is not None:
-            live.state = state
+            old, live.state = live.state, state
+            if (old.on_stage, old.lineup_ids) == (state.on_stage, state.lineup_ids):
+                return state  # prices or stock may have changed: the new rows are in place, nothing to tell
             frame = p.encode(p.RoomStateMsg(room_id=room_id, on_stage=state.on_stage, lineup=state.lineup_ids))
             self._broadcast(live, ("host", "bot"), frame)
             live.last_pitch = 0.0  # a new product on stage deserves a fresh pitch-next
@@ -376,8 +383,14 @@ class Hub:
         return ok
 
     async def _stats_loop(self) -> None:
+        ticks = 0
         while True:
             await asyncio.sleep(self.config.stats_interval_s)
+            ticks += 1
+            if ticks % 30 == 0:  # product rows change (price, stock) through other routes: re-read them
+                for room_id in list(self.rooms):
+                    with contextlib.suppress(Exception):
+                        await self.refresh_room(room_id)
             now = time.time()
             upto = int(now) - 1  # the last whole second: the current one is still filling
             for live in list(self.rooms.values()):
