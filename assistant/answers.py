@@ -58,13 +58,17 @@ class Answer:
     confidence: float
     handoff: bool
     reason: str
-    compliance: list[Finding] = field(default_factory=list)  # findings rewritten out of the draft
+    # Findings still in what is sent: always empty unless the answer was handed off because a
+    # rewrite could not clear them (then they are the draft's, for the log).
+    compliance: list[Finding] = field(default_factory=list)
+    rewrites: list[Finding] = field(default_factory=list)  # risky wording replaced in the draft
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {"text": self.text, "talking_point": self.talking_point, "sources": self.sources,
                 "confidence": self.confidence, "handoff": self.handoff, "reason": self.reason,
-                "compliance": [f.to_dict() for f in self.compliance]}
+                "compliance": [f.to_dict() for f in self.compliance],
+                "rewrites": [f.to_dict() for f in self.rewrites]}
 
 
 def short_name(product: dict[str, Any]) -> str:
@@ -190,8 +194,11 @@ class Answerer:
         """
         text, found_text = self.compliance.rewrite(text)
         point, found_point = self.compliance.rewrite(point)
-        if self.compliance.check(text) or self.compliance.check(point):
-            return self._handoff("the answer still breaks a compliance rule after rewriting", confidence, sources)
+        left = self.compliance.check(text) + self.compliance.check(point)
+        if left:
+            answer = self._handoff("the answer still breaks a compliance rule after rewriting", confidence, sources)
+            answer.compliance = left
+            return answer
         return Answer(text=text, talking_point=point, sources=list(dict.fromkeys(sources)),
                       confidence=round(confidence, 4), handoff=False, reason=reason,
-                      compliance=found_text + found_point)
+                      rewrites=found_text + found_point)

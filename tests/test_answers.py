@@ -92,7 +92,16 @@ def test_risky_wording_is_rewritten_before_sending(answerer: Answerer) -> None:
     assert not a.handoff
     checker = ComplianceChecker.default()
     assert checker.check(a.text, "beauty") == [] and checker.check(a.talking_point, "beauty") == []
-    assert {f.term for f in a.compliance} >= {"消炎", "祛痘", "最好"}
+    assert a.compliance == [] and {f.term for f in a.rewrites} >= {"消炎", "祛痘", "最好"}
+
+
+def test_answer_that_cannot_be_cleaned_is_handed_off(answerer: Answerer) -> None:
+    """A shop's suggestion that is itself risky leaves a finding after rewriting: the answer is handed off."""
+    from assistant.compliance import ComplianceChecker, parse_rules
+
+    answerer.compliance = ComplianceChecker(parse_rules(["只换不修\t绝对换新", "绝对\t"], "absolute_term"))
+    a = answerer.answer("耳机保修多久", product_id="earbuds", intent="after_sales")
+    assert a.handoff and a.text == HANDOFF_TEXT and [f.term for f in a.compliance] == ["绝对", "绝对"]
 
 
 def test_non_questions_are_not_answered(answerer: Answerer) -> None:
