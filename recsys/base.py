@@ -77,7 +77,7 @@ class Recommender(ABC):
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         arrays, params = self.state()
-        np.savez(path / "model.npz", **arrays)
+        np.savez(path / "model.npz", **arrays)  # type: ignore[arg-type]  # numpy stubs type **kwds oddly
         meta = {"format_version": FORMAT_VERSION, "kind": self.kind, "params": params, **(extra or {})}
         (path / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
         return path

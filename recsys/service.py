@@ -208,7 +208,7 @@ class RecommendationService:
         on_stage, lineup = None, []
         if room is not None:
             on_stage, lineup = room.on_stage, room.lineup_ids
-            catalog = ChainMap({p["id"]: p for p in room.lineup}, catalog)  # the room's rows are the freshest
+            catalog = ChainMap({p["id"]: p for p in room.lineup}, catalog)  # type: ignore[arg-type]  # the room's rows are the freshest
             # live products are candidates even when the model would not have proposed them
             candidates += [Candidate(pid, 0.0, "popular_in_room") for pid in lineup]
             candidates += [Candidate(pid, 0.0, "popular_in_room") for pid in (room_interest or {})]
@@ -270,10 +270,10 @@ class RecommendationService:
     # ---- fresh purchases ----
     def add_purchases(self, rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
         """Store purchases and make each buyer's fresh baskets count at once (no retrain)."""
-        rows = [dict(r) for r in rows]
-        stored = self.store.add_purchases(rows)
+        lines = [dict(r) for r in rows]
+        stored = self.store.add_purchases(lines)
         baskets: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-        for i, r in enumerate(rows):
+        for i, r in enumerate(lines):
             key = str(r.get("basket_id") or r.get("order_no") or r.get("ts") or f"row{i}")
             baskets[str(r["user_id"])][key].append(str(r["item_id"]))
         model = self._model
