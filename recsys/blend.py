@@ -129,13 +129,23 @@ class BlendRecommender(Recommender):
         """Each part's scores for this user: `repeat` as is, the explore parts scaled to [0, 1]."""
         p = self.params
         out = {"repeat": decayed_profile(history, self.n_items, p.decay)}
+        # the distinct items and their basket counts, shared by EASE and bought-together
+        if len(history):
+            items, counts = np.unique(np.concatenate(list(history)), return_counts=True)
+            keep = items < self.n_items
+            items, share = items[keep], counts[keep] / len(history)
+        else:
+            items, share = np.empty(0, np.int64), np.empty(0)
         # parts with zero weight are not computed: serving pays only for what the blend uses
         if p.ease:
-            out["ease"] = scaled(self.ease.scores(user, history))
+            out["ease"] = scaled(self.ease.scores_from_items(items))
         if p.als:
             out["als"] = scaled(self.als.scores(user, history))
         if p.knn:
-            out["knn"] = scaled(self.knn.scores(user, history))
+            # the same as `knn.scores` with its decay of 1: each item weighs its share of baskets
+            knn = (self.knn.scores_from_profile(items, share.astype(np.float32)) if self.knn.decay == 1.0
+                   else self.knn.scores(user, history))
+            out["knn"] = scaled(knn)
         if self._trial_scaled is None:
             self._trial_scaled = scaled(self.trial)  # the same for every user: computed once
         out["trial"] = self._trial_scaled

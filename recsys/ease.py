@@ -73,16 +73,18 @@ class EASERecommender(Recommender):
 
     def scores(self, user: int | None, history: History) -> np.ndarray:
         """Sum of the weights from each distinct item the user bought."""
-        out = np.zeros(self.n_items, np.float32)
         if not len(history):
-            return out
-        items = np.unique(np.concatenate(list(history)))
+            return np.zeros(self.n_items, np.float32)
+        return self.scores_from_items(np.unique(np.concatenate(list(history))))
+
+    def scores_from_items(self, items: np.ndarray) -> np.ndarray:
+        """Sum of the weights from these distinct items."""
         items = items[items < self.n_items]
         w = self.weights
         starts, stops = w.indptr[items], w.indptr[items + 1]
         lens = stops - starts
         if lens.sum() == 0:
-            return out
+            return np.zeros(self.n_items, np.float32)
         idx = np.repeat(starts - np.concatenate(([0], np.cumsum(lens[:-1]))), lens) + np.arange(lens.sum())
         return np.bincount(w.indices[idx], weights=w.data[idx], minlength=self.n_items).astype(np.float32)
 
