@@ -20,7 +20,7 @@ INTENTS = frozenset(
     {"price", "promotion", "shipping", "stock", "product_info", "purchase", "after_sales",
      "complaint", "praise", "chitchat", "spam"}
 )
-MIN_PER_LABEL = {"train.tsv": 100, "test.tsv": 30}
+MIN_PER_LABEL = {"train.tsv": 100, "train_more.tsv": 100, "test.tsv": 30}
 REVIEW_LABELS = {"complaint", "praise"}
 
 
@@ -50,7 +50,7 @@ def folded(text: str, cc: OpenCC) -> str:
     return re.sub(r"(.)\1{2,}", r"\1\1", text)
 
 
-@pytest.mark.parametrize("name", ["train.tsv", "test.tsv"])
+@pytest.mark.parametrize("name", ["train.tsv", "train_more.tsv", "test.tsv"])
 def test_every_line_parses_with_known_labels(name: str) -> None:
     """Each line is text, one tab and labels from the stable set."""
     rows = read(name)
@@ -58,7 +58,7 @@ def test_every_line_parses_with_known_labels(name: str) -> None:
     assert not unknown, f"{name}: unknown labels {unknown}"
 
 
-@pytest.mark.parametrize("name", ["train.tsv", "test.tsv"])
+@pytest.mark.parametrize("name", ["train.tsv", "train_more.tsv", "test.tsv"])
 def test_every_label_has_enough_examples(name: str) -> None:
     """Every intent appears on at least N lines of each split (counting secondary labels)."""
     counts = Counter(lab for _, labels in read(name) for lab in labels)
@@ -81,7 +81,7 @@ def test_split_size_and_mix() -> None:
         assert latin >= 0.05, f"{name}: Latin-script share {latin:.2f}"
 
 
-@pytest.mark.parametrize("name", ["train.tsv", "test.tsv"])
+@pytest.mark.parametrize("name", ["train.tsv", "train_more.tsv", "test.tsv"])
 def test_no_duplicate_lines_within_a_split(name: str) -> None:
     """No line is written twice in the same file (whitespace and case ignored)."""
     dupes = [t for t, c in Counter(loose(t) for t, _ in read(name)).items() if c > 1]
@@ -98,6 +98,34 @@ def test_held_out_lines_are_not_in_train() -> None:
     for text, _ in read("test.tsv"):
         assert loose(text) not in train_loose, f"test line also in train: {text!r}"
         assert folded(text, cc) not in train_folded, f"test line is a trivial edit of a train line: {text!r}"
+
+
+def test_train_more_adds_new_varied_lines() -> None:
+    """train_more.tsv (a second hand-written training pass) repeats no train.tsv line, loosely or
+    after folding, and keeps the same mix of multi-label, Traditional and Latin-script lines."""
+    cc = OpenCC("t2s")
+    train = read("train.tsv")
+    train_loose = {loose(t) for t, _ in train}
+    train_folded = {f for t, _ in train if len(f := folded(t, cc)) >= 2}
+    more = read("train_more.tsv")
+    assert len(more) >= 1500
+    repeated = [t for t, _ in more if loose(t) in train_loose or folded(t, cc) in train_folded]
+    assert not repeated, f"train_more.tsv repeats train.tsv lines: {repeated}"
+    multi = sum(len(labels) > 1 for _, labels in more) / len(more)
+    traditional = sum(cc.convert(t) != t for t, _ in more) / len(more)
+    latin = sum(bool(re.search(r"[A-Za-z]{2,}", t)) for t, _ in more) / len(more)
+    assert 0.07 <= multi <= 0.15 and traditional >= 0.03 and latin >= 0.05, (multi, traditional, latin)
+
+
+def test_held_out_lines_are_not_in_train_more() -> None:
+    """No test line is in train_more.tsv either. The message gives only a count: the people who
+    write training lines must not read held-out ones, so a failure names no test text."""
+    cc = OpenCC("t2s")
+    more = read("train_more.tsv")
+    more_loose = {loose(t) for t, _ in more}
+    more_folded = {f for t, _ in more if len(f := folded(t, cc)) >= 2}
+    overlap = sum(loose(t) in more_loose or folded(t, cc) in more_folded for t, _ in read("test.tsv"))
+    assert overlap == 0, f"{overlap} test line(s) also occur in train_more.tsv (texts withheld)"
 
 
 def test_reviews_file_is_balanced_short_and_labelled() -> None:
