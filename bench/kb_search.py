@@ -88,9 +88,11 @@ class Baseline:
     def search(self, query: str, qvec: np.ndarray, k: int = 5) -> list[int]:
         """Top k by fused score, computing every document's dense and BM25 score."""
         dense = self.vectors @ qvec
-        terms = set(self.analyzer.terms(query))
+        words = self.analyzer.words(query)
+        terms = set(words + self.analyzer.char_bigrams(query))
         unseen = math.log(1 + (len(self.docs) + 0.5) / 0.5)
-        best = sum(self.idf.get(t, unseen) for t in terms) or 1.0
+        # As in BM25Index.scores: an unseen word counts against coverage, an unseen bigram does not.
+        best = sum(self.idf.get(t, 0.0 if t not in words else unseen) for t in terms) or 1.0
         lexical = np.zeros(len(self.docs), dtype=np.float32)
         for i, (counts, length) in enumerate(zip(self.docs, self.lengths, strict=True)):
             s = 0.0

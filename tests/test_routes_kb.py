@@ -100,6 +100,13 @@ def test_product_changes_reach_facts_and_answers(client: TestClient) -> None:
     assert client.get("/kb/documents/product:lamp:色温", headers=BOT).status_code == 404
 
 
+def test_products_list_and_search(client: TestClient) -> None:
+    """Products list by id; `q` matches title or brand words, `category` filters."""
+    assert [p["id"] for p in client.get("/products", headers=BOT).json()][:2] == ["earbuds", "fryer"]
+    assert [p["id"] for p in client.get("/products", params={"q": "炸锅"}, headers=BOT).json()] == ["fryer"]
+    assert [p["id"] for p in client.get("/products", params={"category": "digital"}, headers=BOT).json()] == ["earbuds"]
+
+
 def test_answer_from_documents_and_handoff(client: TestClient) -> None:
     """A covered question is answered with its source; an uncovered one is handed off."""
     a = client.post("/answer", json={"question": "耳机保修多久"}, headers=BOT).json()

@@ -7,9 +7,9 @@ Reading takes a host or bot key; writing takes a host key.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from api.deps import ServicesDep
@@ -60,10 +60,13 @@ def _kb(services: Any) -> KnowledgeBase:
 
 
 @router.get("/products", response_model=list[ProductPublic], dependencies=[require("host", "bot")])
-def list_products(services: ServicesDep, category: str | None = None) -> list[dict[str, Any]]:
-    """Every product (optionally of one category), by id."""
+def list_products(services: ServicesDep, category: str | None = None,
+                  q: Annotated[str | None, Query(max_length=100)] = None) -> list[dict[str, Any]]:
+    """Every product, by id; optionally of one category, or whose title, brand or id contains `q`."""
     items = services.store.list_products()
-    return [p for p in items if category is None or p["category"] == category]
+    needle = q.strip().lower() if q else ""
+    return [p for p in items if (category is None or p["category"] == category)
+            and (not needle or needle in f"{p['id']} {p['title']} {p['brand']}".lower())]
 
 
 @router.post("/products", response_model=ProductPublic, status_code=201, dependencies=[require("host")])
