@@ -26,6 +26,7 @@ import numpy as np
 from knowledge.errors import InvalidInputError, NotFoundError
 from knowledge.room import RoomState
 from knowledge.store import Store
+from recsys.als import WEIGHTINGS
 from recsys.base import top_k
 from recsys.blend import BlendParams, BlendRecommender
 from recsys.data import Interactions, frame_from_records
@@ -286,6 +287,9 @@ class RecommendationService:
 
 def blend_params(settings: Any) -> BlendParams:
     """The blend's parameters with the ALS hyper-parameters of the settings (`CUECARD_ALS_*`)."""
+    if settings.als_weighting not in WEIGHTINGS:
+        raise InvalidInputError(f"CUECARD_ALS_WEIGHTING must be one of {', '.join(WEIGHTINGS)}, "
+                                f"got {settings.als_weighting!r}")
     return BlendParams(als_factors=settings.als_factors, als_iterations=settings.als_iterations,
                        als_regularization=settings.als_regularization, als_alpha=settings.als_alpha,
                        als_weighting=settings.als_weighting)

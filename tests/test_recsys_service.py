@@ -111,3 +111,13 @@ def test_empty_store_serves_catalogue(store, tmp_path: Path) -> None:  # type: i
     svc = RecommendationService(store, models_dir=tmp_path / "m").start()
     assert svc.model is None
     assert ids(svc.recommend("anyone", k=5)) == ["a"]
+
+
+def test_bad_weighting_setting_is_named(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A wrong CUECARD_ALS_WEIGHTING is refused with the setting's name, not a crash deep in training."""
+    from api.settings import Settings
+    from recsys.service import build_recommender
+
+    settings = Settings(data_dir=tmp_path, als_weighting="tfidf")
+    with pytest.raises(InvalidInputError, match="CUECARD_ALS_WEIGHTING"):
+        build_recommender(store, settings)
