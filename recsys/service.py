@@ -13,6 +13,7 @@ best sellers; `k` must be 1..`max_k` (InvalidInputError otherwise).
 from __future__ import annotations
 
 import contextlib
+import secrets
 import threading
 import time
 from collections import ChainMap, defaultdict
@@ -96,7 +97,7 @@ class RecommendationService:
                 frame, _ = frame_from_records(self.store.list_purchases())
                 data = Interactions.from_frame(frame)
             model = BlendRecommender(self.params, tune=tune, progress=progress).fit(data)
-            version = time.strftime("%Y%m%d-%H%M%S") + f"-{int(time.time() * 1000) % 1000:03d}"
+            version = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)  # unique even within a second
             if self.models_dir is not None:
                 path = model.save(self.models_dir / MODEL_KIND / version,
                                   {"users": data.n_users, "items": data.n_items, "lines": data.n_lines})
