@@ -53,7 +53,7 @@ class DenseIndex:
 
     def remove(self, slot: int) -> None:
         """Free a slot."""
-        self.index.remove_ids(np.array([slot], dtype=np.int64))
+        self.index.remove_ids(np.array([slot], dtype=np.int64))  # type: ignore[arg-type]  # SWIG overload
         self.product_code[slot] = -1
         self.vectors[slot] = 0.0
 
@@ -69,7 +69,8 @@ class DenseIndex:
         params = None
         if mask is not None:
             bitmap = np.packbits(mask, bitorder="little")  # kept alive until the search returns
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bitmap)))
+            selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bitmap))
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]  # SWIG keyword
         _, ids = self.index.search(qvec[None, :], n, params=params)
         return [int(i) for i in ids[0] if i >= 0]
 

@@ -279,7 +279,7 @@ class KnowledgeBase:
             self._remove_slot(doc_id)
             self.save()
 
-    def list(self, kind: str | None = None, product_id: str | None = None,
+    def list_documents(self, kind: str | None = None, product_id: str | None = None,
              include_facts: bool = False) -> list[dict[str, Any]]:
         """Indexed documents (optionally of one kind or product), by id; product facts on request."""
         with self._lock:
@@ -348,7 +348,7 @@ class KnowledgeBase:
 
     def _lexical_top(self, words: list[str], bigrams: list[str], n: int,
                      mask: np.ndarray | None) -> dict[int, float]:
-        optional = set(bigrams) - set(words)  # a bigram that is also a word counts as the word
+        optional: set[str] = set(bigrams) - set(words)  # a bigram that is also a word counts as the word
         raw, best = self._lexical.scores(words + bigrams, self._next_slot, optional=optional)
         if best <= 0:
             return {}

@@ -113,7 +113,7 @@ def atec_pairs(path: Path | str, limit: int | None = None, seed: int = 0
     if limit is not None and limit < len(pairs):
         pairs = random.Random(seed).sample(pairs, limit)
     doc_ids: dict[str, str] = {}
-    queries = []
+    queries: list[dict[str, Any]] = []
     for q1, q2 in pairs:
         if q1 == q2:
             continue

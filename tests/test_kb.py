@@ -106,10 +106,10 @@ def test_same_id_twice_in_one_batch_keeps_the_last(kb: KnowledgeBase) -> None:
 def test_product_change_reindexes_its_facts(kb: KnowledgeBase) -> None:
     """Editing a product's attributes replaces its facts; deleting it removes them."""
     kb.update_product("fryer", attributes={"功率": "1500瓦"})
-    ids = {d["id"] for d in kb.list(include_facts=True)}
+    ids = {d["id"] for d in kb.list_documents(include_facts=True)}
     assert "product:fryer:功率" in ids and "product:fryer:容量" not in ids
     kb.delete_product("fryer")
-    assert not any(i.startswith("product:fryer:") for i in {d["id"] for d in kb.list(include_facts=True)})
+    assert not any(i.startswith("product:fryer:") for i in {d["id"] for d in kb.list_documents(include_facts=True)})
 
 
 def test_restart_reuses_saved_vectors_and_sees_offline_changes(kb: KnowledgeBase, tmp_path: Path) -> None:

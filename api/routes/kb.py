@@ -107,7 +107,7 @@ def _public(doc: dict[str, Any]) -> DocumentPublic:
 def list_documents(services: ServicesDep, kind: Kind | None = None, product_id: str | None = None,
                    include_facts: bool = False) -> list[DocumentPublic]:
     """Documents, optionally of one kind or about one product; product facts on request."""
-    return [_public(d) for d in _kb(services).list(kind, product_id, include_facts)]
+    return [_public(d) for d in _kb(services).list_documents(kind, product_id, include_facts)]
 
 
 @router.post("/kb/documents", response_model=DocumentPublic, status_code=201, dependencies=[require("host")])
