@@ -198,13 +198,13 @@ def default_classifier(real_embedder, tmp_path_factory):  # type: ignore[no-unty
 def test_held_out_split_holds_its_measured_level(default_classifier) -> None:  # type: ignore[no-untyped-def]
     """On test.tsv (never trained or tuned on) macro-F1 stays at its measured level.
 
-    Measured 0.8611 (2026-11-21); the issue's target of 0.90 is NOT met yet. This floor only catches
-    regressions; raise it when more training comments land.
+    Measured 0.8741 (2026-11-22, after train_more.tsv; 0.8611 before); the issue's target of 0.90 is
+    NOT met yet. This floor only catches regressions; raise it when more training comments land.
     """
     examples = read_examples(DATA_DIR / TEST_FILE)
     preds = default_classifier.classify([ex.text for ex in examples])
     report = evaluate([ex.labels for ex in examples], [p.top for p in preds], default_classifier.labels)
-    assert report["macro_f1"] >= 0.83, report
+    assert report["macro_f1"] >= 0.85, report
 
 
 @pytest.mark.slow
