@@ -107,7 +107,11 @@ def body_from(text: str, limit: int = 90) -> str:
         if out and len(out) + len(sentence) > limit:
             break
         out += sentence if sentence[-1] in "。！？!?；;" else sentence + "。"
-    return out[: limit + 20]
+    if len(out) > limit + 20:
+        # One very long sentence: end it at a clause break, never in the middle of a word.
+        cut = max(out.rfind(mark, 0, limit + 20) for mark in "，,、")
+        out = (out[:cut] if cut > 0 else out[:limit]) + "。"
+    return out
 
 
 class Answerer:

@@ -73,6 +73,12 @@ def test_stale_price_sentence_is_replaced_by_the_live_one() -> None:
     assert body_from("耳机到手价159元。下单送收纳包。") == "下单送收纳包。"
 
 
+def test_long_sentence_is_cut_at_a_clause_break() -> None:
+    """A sentence longer than the limit ends at its last comma before the limit, with a full stop."""
+    text = "一段说明文字很长，" * 6 + "最后一段"  # one 58-character sentence
+    assert body_from(text, limit=20) == "一段说明文字很长，" * 3 + "一段说明文字很长。"
+
+
 def test_promotion_answer_carries_the_live_price(answerer: Answerer) -> None:
     """A promotion question about a product whose doc quotes an old price gets the live one instead."""
     a = answerer.answer("耳机现在有什么优惠 到手多少", product_id="earbuds", intent="promotion")
