@@ -54,7 +54,7 @@ class PurchaseIn(BaseModel):
     user_id: str = Field(min_length=1, max_length=128)
     item_id: str = Field(min_length=1, max_length=64)
     basket_id: str | None = Field(None, max_length=128)
-    order_no: int | None = None
+    order_no: int | None = Field(None, ge=0, le=2**63 - 1)  # SQLite INTEGER is 64-bit (the live fuzz test found it)
     ts: float | None = None
     quantity: float = Field(1.0, gt=0, le=1e6)
     room_id: str | None = Field(None, max_length=64)
