@@ -51,7 +51,8 @@ def test_rest_api_never_fails_on_any_input(app: Any) -> None:
         operation = result.ok()
         operations += 1
 
-        @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None,
+                  derandomize=True)
         @given(case=operation.as_strategy())
         def exercise(case: Any) -> None:
             response = case.call(headers={"X-API-Key": KEYS["admin"]})
@@ -83,7 +84,7 @@ FRAMES = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(kind=st.sampled_from(["comments", "teleprompter", "bot"]), frames=st.lists(FRAMES, min_size=1, max_size=4))
 def test_ws_frames_get_typed_replies_and_the_room_carries_on(app: Any, kind: str, frames: list[Any]) -> None:
     """Each fuzzed frame is answered by a typed message or a documented close, and a fresh
