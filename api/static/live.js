@@ -18,18 +18,16 @@ async function api(path, options = {}) {
   return resp.status === 204 ? null : resp.json();
 }
 
-// Connect to /ws/rooms/ROOM/<kind>; onMessage gets each parsed frame. Reconnects with since=<last seq>.
+// Connect to /ws/rooms/ROOM/<kind>; onMessage gets each parsed frame. Reconnects with backoff; a
+// screen needs no `since=` replay, because the cards snapshot sent on connect is what it missed.
 function connectLive(kind, onMessage, onStatus) {
-  let lastSeq = null, delay = 500;
+  let delay = 500;
   function open() {
     const proto = location.protocol === "https:" ? "wss" : "ws";
-    const since = lastSeq === null ? "" : `&since=${lastSeq}`;
-    const ws = new WebSocket(`${proto}://${location.host}/ws/rooms/${encodeURIComponent(ROOM)}/${kind}?key=${encodeURIComponent(KEY)}${since}`);
+    const ws = new WebSocket(`${proto}://${location.host}/ws/rooms/${encodeURIComponent(ROOM)}/${kind}?key=${encodeURIComponent(KEY)}`);
     ws.onopen = () => { delay = 500; onStatus(true, "live"); };
     ws.onmessage = (event) => {
       const msg = JSON.parse(event.data);
-      if (typeof msg.upto_seq === "number") lastSeq = Math.max(lastSeq || 0, msg.upto_seq);
-      if (msg.type === "hello" && lastSeq === null) lastSeq = msg.last_seq;
       if (msg.type === "error" && msg.close) onStatus(false, msg.reason);
       onMessage(msg, ws);
     };
