@@ -162,8 +162,9 @@ async def _subscriber_ws(ws: WebSocket, room_id: str, role: str, since: int | No
     reader = asyncio.create_task(_serve_inbound(hub, _Reader(ws, role, reply), sub, reply))
     try:
         await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
-        if reader.done() and not writer.done():
-            # The client left, or was told to go: let the writer flush its close frame briefly.
+        if reader.done() and not reader.cancelled() and reader.exception() is None and reader.result() \
+                and not writer.done():
+            # The client was told to go: let the writer flush the error and the close frame.
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(writer), 1.0)
     finally:
@@ -172,13 +173,17 @@ async def _subscriber_ws(ws: WebSocket, room_id: str, role: str, since: int | No
         hub.unsubscribe(sub)
 
 
-async def _serve_inbound(hub: Hub, reader: _Reader, sub: Subscriber, reply: Any) -> None:
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+async def _serve_inbound(hub: Hub, reader: _Reader, sub: Subscriber, reply: Any) -> bool:
+    """Handle inbound messages; True when we told the client to go (its writer sends the close)."""
+    try:
         while (msg := await reader.next()) is not None:
             try:
                 await _handle(hub, sub, msg, reply)
             except CueCardError as exc:
                 await reply(p.ErrorMsg(code="rejected", reason=str(exc)))
+    except (WebSocketDisconnect, RuntimeError):
+        return False
+    return True
 
 
 async def _handle(hub: Hub, sub: Subscriber, msg: Any, reply: Any) -> None:
