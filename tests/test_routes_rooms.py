@@ -29,16 +29,30 @@ def h(role: str) -> dict[str, str]:
     return {"X-API-Key": KEYS[role]}
 
 
-@pytest.fixture
-def client(tmp_path: Path, hashing_embedder: Any) -> Iterator[TestClient]:
-    app = create_app(live_settings(tmp_path, max_message_bytes=4096), embedder=hashing_embedder)
+@pytest.fixture(scope="module")
+def shared_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One app for the module (building the services trains models); each test resets the room."""
+    from knowledge.embedder import HashingEmbedder
+
+    app = create_app(live_settings(tmp_path_factory.mktemp("rooms"), max_message_bytes=4096),
+                     embedder=HashingEmbedder(256))
     with TestClient(app) as c:
-        services = app.state.services
-        seed_room(services.store)
-        # Fakes with known answers; the real parts are exercised by tests/test_live_e2e.py.
-        services.live.pipeline = FakePipeline()
-        services.live.answerer = FakeAnswerer()
+        seed_room(app.state.services.store)
         yield c
+
+
+@pytest.fixture
+def client(shared_client: TestClient) -> TestClient:
+    """The shared app with room r1 fresh in the hub and deterministic fakes with known answers
+    (the real parts are exercised by tests/test_live_e2e.py)."""
+    services = shared_client.app.state.services  # type: ignore[attr-defined]
+    live = services.live.rooms.pop("r1", None)
+    for task in live.tasks if live else []:
+        task.cancel()
+    services.store.update_room("r1", on_stage="p1")
+    services.live.pipeline = FakePipeline()
+    services.live.answerer = FakeAnswerer()
+    return shared_client
 
 
 def test_keys_are_checked_per_role(client: TestClient) -> None:
@@ -72,8 +86,8 @@ def test_post_comments_acknowledges_with_seqs_and_dedupes(client: TestClient) ->
     again = client.post("/rooms/r1/comments", json=batch, headers=h("ingest")).json()
     assert first["comment_ids"] == ["a", "b"] and first["duplicates"] == 0
     assert again["seqs"] == first["seqs"] and again["duplicates"] == 2
-    rows = client.get("/rooms/r1/comments?since=0", headers=h("host")).json()
-    assert [r["seq"] for r in rows] == first["seqs"]
+    rows = client.get(f"/rooms/r1/comments?since={first['seqs'][0] - 1}&limit=2", headers=h("host")).json()
+    assert [r["seq"] for r in rows] == first["seqs"] and [r["text"] for r in rows] == ["多少钱", "链接"]
     assert client.post("/rooms/nope/comments", json=batch, headers=h("ingest")).status_code == 404
     assert client.post("/rooms/r1/comments", json={"comments": []}, headers=h("ingest")).status_code == 422
     big = {"comments": [{"comment_id": str(i), "text": "x" * 100} for i in range(60)]}
