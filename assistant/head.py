@@ -3,7 +3,9 @@
 As in SetFit, the sentence encoder stays frozen and a small head is fitted on its embeddings, so a
 shop's new examples retrain it in seconds. Beside the embedding, the head reads hashed character
 1-3-grams of the normalised comment: live-room intents hinge on short cues ("包邮", "退", "链接")
-that an n-gram sees directly. Per-label thresholds are tuned on out-of-fold scores of the training
+that an n-gram sees directly. Three dense columns carry a polarity score from `assistant/sentiment.py`
+(read off the same hashed n-grams), because embeddings barely tell "质量很差" from "质量很好" and
+complaint/praise was the largest confusion. Per-label thresholds are tuned on out-of-fold scores of the training
 set, never on the test split. The head is saved without pickle: `head.npz` plus `meta.json`.
 """
 
@@ -12,7 +14,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,44 +22,45 @@ from scipy import sparse
 
 from assistant.errors import IntentModelError
 from assistant.labelled import evaluate
+from assistant.sentiment import N_COLUMNS as N_SENTIMENT
+from assistant.sentiment import SentimentScorer, columns, default_scorer, hashed
 
-HEAD_FORMAT = 1
-N_CHAR_FEATURES = 2**16
+HEAD_FORMAT = 2  # 2: sentiment columns between the embedding and the char block
+N_CHAR_FEATURES = 2**16  # the sentiment scorer reads this same hashed block (see assistant/sentiment.py)
 CHAR_NGRAMS = (1, 3)
 EMB_SCALE = 1.0  # embedding rows are unit length; the char block is l2-normalised too
 THRESHOLD_GRID = np.round(np.arange(0.10, 0.91, 0.025), 3)
 
 
-@lru_cache(maxsize=1)
-def _vectorizer() -> Any:
-    """The one hashing vectorizer (stateless, so one instance serves every head and thread)."""
-    from sklearn.feature_extraction.text import HashingVectorizer
-
-    return HashingVectorizer(analyzer="char", ngram_range=CHAR_NGRAMS, n_features=N_CHAR_FEATURES,
-                             alternate_sign=False, norm="l2", lowercase=False, dtype=np.float32)
-
-
 def char_features(texts: Sequence[str]) -> sparse.csr_matrix:
     """Hashed, l2-normalised character 1-3-gram counts (stateless: nothing to save but the settings)."""
-    if len(texts) == 0:  # sklearn's hasher cannot take an empty batch
-        return sparse.csr_matrix((0, N_CHAR_FEATURES), dtype=np.float32)
-    return _vectorizer().transform(list(texts)).tocsr()
+    return hashed(texts, N_CHAR_FEATURES)
 
 
-def _design(embeddings: np.ndarray, texts: Sequence[str]) -> sparse.csr_matrix:
-    return sparse.hstack([sparse.csr_matrix(embeddings * EMB_SCALE), char_features(texts)], format="csr")
+def _sentiment_columns(scorer: SentimentScorer, chars: sparse.csr_matrix, texts: Sequence[str]) -> np.ndarray:
+    """The polarity columns, from the char block already hashed when the scorer shares its settings."""
+    if scorer.n_features == chars.shape[1]:
+        return columns(scorer.score_hashed(chars))
+    return columns(scorer.score_normalized(texts))
+
+
+def _design(embeddings: np.ndarray, texts: Sequence[str], scorer: SentimentScorer) -> sparse.csr_matrix:
+    chars = char_features(texts)
+    dense = np.hstack([embeddings * EMB_SCALE, _sentiment_columns(scorer, chars, texts)])
+    return sparse.hstack([sparse.csr_matrix(dense), chars], format="csr")
 
 
 @dataclass
 class IntentHead:
-    """Weights of one linear scorer per label over [embedding | char n-grams], and a threshold each."""
+    """Weights of one linear scorer per label over [embedding | sentiment | char n-grams], and a threshold each."""
 
     labels: list[str]
-    weights: np.ndarray  # (n_labels, dim + N_CHAR_FEATURES), float32
+    weights: np.ndarray  # (n_labels, dim + N_SENTIMENT + N_CHAR_FEATURES), float32
     bias: np.ndarray  # (n_labels,)
     thresholds: np.ndarray  # (n_labels,)
-    dim: int
+    dim: int  # the embedding's dimension (the sentiment columns follow it)
     meta: dict[str, Any] = field(default_factory=dict)
+    sentiment: SentimentScorer = field(default_factory=default_scorer, repr=False)
 
     def scores(self, embeddings: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """Probability-like scores in [0, 1], one row per comment and one column per label."""
@@ -68,9 +70,12 @@ class IntentHead:
             raise IntentModelError(
                 f"the intent head expects {self.dim}-dimensional embeddings, got {embeddings.shape[1]}; "
                 "retrain it with `cuecard intents train` for the embedding model in use")
+        dense_end = self.dim + N_SENTIMENT
+        chars = char_features(texts)
         emb_part = embeddings @ self.weights[:, : self.dim].T
-        char_part = char_features(texts) @ self.weights[:, self.dim :].T
-        logits = np.asarray(emb_part + char_part, dtype=np.float64) + self.bias
+        sent_part = _sentiment_columns(self.sentiment, chars, texts) @ self.weights[:, self.dim : dense_end].T
+        char_part = chars @ self.weights[:, dense_end:].T
+        logits = np.asarray(emb_part + sent_part + char_part, dtype=np.float64) + self.bias
         return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
     def save(self, directory: Path) -> None:
@@ -80,7 +85,8 @@ class IntentHead:
                             thresholds=self.thresholds)
         meta = {**self.meta, "format": HEAD_FORMAT, "labels": self.labels, "dim": self.dim,
                 "thresholds": {lab: float(t) for lab, t in zip(self.labels, self.thresholds, strict=True)},
-                "char_ngrams": list(CHAR_NGRAMS), "n_char_features": N_CHAR_FEATURES}
+                "char_ngrams": list(CHAR_NGRAMS), "n_char_features": N_CHAR_FEATURES,
+                "sentiment_version": self.sentiment.version}
         (directory / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
 
     @classmethod
@@ -92,10 +98,12 @@ class IntentHead:
                 weights, bias, thresholds = arrays["weights"], arrays["bias"], arrays["thresholds"]
         except (OSError, KeyError, ValueError) as exc:
             raise IntentModelError(f"cannot read the intent model in {directory}: {exc}") from exc
-        if meta.get("format") != HEAD_FORMAT or meta.get("n_char_features") != N_CHAR_FEATURES:
+        scorer = default_scorer()
+        if (meta.get("format") != HEAD_FORMAT or meta.get("n_char_features") != N_CHAR_FEATURES
+                or meta.get("sentiment_version") != scorer.version):
             raise IntentModelError(f"the intent model in {directory} has an unsupported format; retrain it")
         return cls(labels=list(meta["labels"]), weights=weights.astype(np.float32), bias=bias,
-                   thresholds=thresholds, dim=int(meta["dim"]), meta=meta)
+                   thresholds=thresholds, dim=int(meta["dim"]), meta=meta, sentiment=scorer)
 
 
 def _fit_binary(x: sparse.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
@@ -136,6 +144,7 @@ def train_head(
     embeddings: np.ndarray, texts: Sequence[str], label_sets: Sequence[Sequence[str]], labels: Sequence[str],
     *, scopes: Sequence[set[str] | None] | None = None, c: float = 8.0, folds: int = 5,
     default_threshold: float = 0.5, seed: int = 0, progress: Callable[[str], None] | None = None,
+    sentiment: SentimentScorer | None = None,
 ) -> tuple[IntentHead, dict[str, Any]]:
     """Fit the head on (normalised text, embedding, labels) and tune thresholds by k-fold; return it and CV metrics.
 
@@ -151,7 +160,8 @@ def train_head(
         scope = scopes[i] if scopes is not None else None
         if scope is not None:
             use[i] = [lab in scope or lab in lab_set for lab in labels]
-    x = _design(embeddings, texts)
+    scorer = sentiment or default_scorer()
+    x = _design(embeddings, texts, scorer)
     oof = np.zeros(y.shape, dtype=np.float32)
     rng = np.random.default_rng(seed)
     fold_of = rng.permutation(len(texts)) % folds
@@ -168,6 +178,6 @@ def train_head(
     weights, bias = _fit_all(x, y, c, use)
     cv = evaluate([list(ls) for ls in label_sets], [labels[j] for j in oof.argmax(axis=1)], labels)
     head = IntentHead(labels=labels, weights=weights.astype(np.float32), bias=bias,
-                      thresholds=thresholds, dim=embeddings.shape[1])
+                      thresholds=thresholds, dim=embeddings.shape[1], sentiment=scorer)
     return head, {"cv_accuracy": cv["accuracy"], "cv_macro_f1": cv["macro_f1"], "n_train": len(texts),
                   "folds": folds, "c": c}
