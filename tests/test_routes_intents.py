@@ -18,9 +18,17 @@ from knowledge.store import StoredComment
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """An app with the hashing embedder and an empty store (the default intent model is trained at start)."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("app"), embedding_model="hashing", load_demo=False)
-    with TestClient(create_app(settings, embedder=HashingEmbedder(256))) as c:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("app"), embedding_model="hashing", load_demo=False,
+                        api_key_bot="k-bot")
+    with TestClient(create_app(settings, embedder=HashingEmbedder(256)), headers={"X-API-Key": "k-bot"}) as c:
         yield c
+
+
+def test_routes_need_a_key(client: TestClient) -> None:
+    """Without a key, or with a wrong one, every intents route answers 401."""
+    assert client.post("/intents/classify", json={"texts": ["多少钱"]}, headers={"X-API-Key": ""}).status_code == 401
+    assert client.get("/intents/labels", headers={"X-API-Key": "wrong"}).status_code == 401
+    assert client.get("/intents/groups/r1", headers={"X-API-Key": "wrong"}).status_code == 401
 
 
 def test_classify_a_batch(client: TestClient) -> None:

@@ -7,10 +7,12 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep
+from api.live.auth import require
 from assistant.normalize import normalize
 from knowledge.errors import ModelLoadError
 
-router = APIRouter(prefix="/intents", tags=["intents"])
+# Every route needs a key: classification costs model time, and groups reveal a room's comments.
+router = APIRouter(prefix="/intents", tags=["intents"], dependencies=[require("ingest", "host", "bot")])
 MAX_BATCH = 1000
 
 
