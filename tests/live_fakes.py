@@ -5,40 +5,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+# The fakes return the real result types, so the live code is tested against the real shapes.
+from assistant.answers import Answer
+from assistant.compliance import Finding
+from assistant.groups import QuestionGroup
+from assistant.pipeline import CommentAnalysis
+from recsys.service import Recommendation
+
+# Names the live tests use.
+FakeAnalysis, FakeGroup, FakeAnswer, FakeFinding, FakeRec = CommentAnalysis, QuestionGroup, Answer, Finding, Recommendation
 
 RULES = (("多少钱", "price"), ("价格", "price"), ("发货", "shipping"), ("链接", "purchase"),
          ("想要", "purchase"), ("差评", "complaint"), ("退款", "complaint"), ("最", "product_info"))
-
-
-@dataclass
-class FakeAnalysis:
-    seq: int
-    comment_id: str
-    user_id: str
-    text: str
-    normalized: str
-    ts: float
-    intents: dict[str, float]
-    top_intent: str
-    product_id: str | None
-    group_id: str | None
-    rejected: str | None = None
-
-
-@dataclass
-class FakeGroup:
-    id: str
-    room_id: str
-    intent: str
-    representative: str
-    count: int
-    product_ids: list[str]
-    first_ts: float
-    last_ts: float
-    trend: float = 1.0
-    samples: list[str] = field(default_factory=list)
 
 
 class FakePipeline:
@@ -61,35 +41,15 @@ class FakePipeline:
                 g = groups.get(group_id)
                 if g is None:
                     g = groups[group_id] = FakeGroup(group_id, room.room_id, intent, c.text, 0,
-                                                     [product] if product else [], time.time(), time.time())
+                                                     [product] if product else [], time.time(), time.time(), 1.0, [])
                 g.count += 1
                 g.samples = (g.samples + [c.text])[-3:]
             out.append(FakeAnalysis(c.seq, c.comment_id, c.user_id, c.text, c.text.strip(), c.ts,
-                                    {intent: 0.9}, intent, product, group_id))
+                                    {intent: 0.9}, intent, product, group_id, None))
         return out
 
     def groups(self, room_id: str, now: float | None = None) -> list[FakeGroup]:
         return sorted(self.groups_by_room.get(room_id, {}).values(), key=lambda g: -g.count)
-
-
-@dataclass
-class FakeAnswer:
-    text: str
-    talking_point: str
-    sources: list[str]
-    confidence: float
-    handoff: bool
-    reason: str
-    compliance: list[Any] = field(default_factory=list)
-
-
-@dataclass
-class FakeFinding:
-    start: int
-    end: int
-    term: str
-    rule: str
-    suggestion: str
 
 
 class FakeCompliance:
@@ -114,14 +74,6 @@ class FakeAnswerer:
         if "最" in question:
             return FakeAnswer("这是最好的", "这是最好的", [], 0.6, False, "talking_point")
         return FakeAnswer("稍等，客服马上回复您", "", [], 0.1, True, "low_confidence")
-
-
-@dataclass
-class FakeRec:
-    item_id: str
-    score: float
-    reason: str
-    product: dict[str, Any] | None
 
 
 class FakeRecommender:
