@@ -190,7 +190,13 @@ class QuestionGroups:
     def _public(self, room_id: str, group: _Group, now: float) -> QuestionGroup:
         count = len(group.members)
         quarter_start = now - self.window_s / 4
-        recent = sum(1 for ts, _, _ in group.members if ts >= quarter_start)
+        # Members arrive in time order, so the recent quarter is a run at the right end: walk only that
+        # run instead of the whole window (this ran for every group on every batch of a busy room).
+        recent = 0
+        for ts, _, _ in reversed(group.members):
+            if ts < quarter_start:
+                break
+            recent += 1
         # The most asked wording reads best on a teleprompter; ties go to the shorter text.
         ranked = sorted(group.texts.items(), key=lambda kv: (-kv[1], len(kv[0])))
         return QuestionGroup(
