@@ -24,7 +24,6 @@ from recsys.data import Interactions
 from recsys.ease import EASERecommender
 from recsys.item_knn import ItemKNNRecommender
 from recsys.popularity import PopularityRecommender, trial_counts
-from recsys.repeat import decayed_profile
 
 PARTS = ("ease", "als", "knn", "trial")
 
@@ -56,6 +55,12 @@ class BlendParams:
         return cls(**{k: v for k, v in raw.items() if k in names})
 
 
+def _scaled_positive(x: np.ndarray) -> np.ndarray:
+    """`scaled` for scores that are never negative (one array operation fewer)."""
+    top = float(x.max()) if len(x) else 0.0
+    return x / top if top > 0 else np.zeros_like(x)
+
+
 def scaled(x: np.ndarray) -> np.ndarray:
     """Scores scaled to [0, 1] by the user's best (negative ones count as 0)."""
     top = float(x.max()) if len(x) else 0.0
@@ -76,6 +81,8 @@ class BlendRecommender(Recommender):
         self.popularity = PopularityRecommender()
         self.trial = np.zeros(0, np.float32)
         self._trial_scaled: np.ndarray | None = None
+        self._explore_base = np.zeros(0, np.float32)
+        self._stacked: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # see `_neighbour_rows`
         self.knn = ItemKNNRecommender()
         self.ease = EASERecommender()
         self.als = ALSRecommender()
@@ -112,7 +119,7 @@ class BlendRecommender(Recommender):
 
         self.popularity = PopularityRecommender().fit(data)
         self.trial = trial_counts(data)
-        self._trial_scaled = None
+        self._trial_scaled, self._stacked = None, None
         lap("popularity")
         self.knn = ItemKNNRecommender(p.knn_neighbours, progress=self.progress).fit(data)
         lap("item_knn")
@@ -125,36 +132,84 @@ class BlendRecommender(Recommender):
         return self
 
     # ---- scoring ----
+    def _neighbour_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """EASE rows (0..n-1) and bought-together rows (n..2n-1) as one CSR (indptr, columns, data).
+
+        Serving gathers both parts' rows for the same items: one gather and one `bincount` instead
+        of two of each, with the same additions in the same order, so the scores are bit-identical.
+        """
+        if self._stacked is None:
+            n = self.n_items
+            e, k = self.ease.weights, self.knn.sim
+            indptr = np.concatenate((e.indptr, e.indptr[-1] + k.indptr[1:])).astype(np.int64)
+            cols = np.concatenate((e.indices.astype(np.int64), k.indices.astype(np.int64) + n))
+            self._stacked = (indptr, cols, np.concatenate((e.data, k.data)).astype(np.float32))
+        return self._stacked
+
+    def _profile(self, history: History) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The user's distinct known items, their share of baskets and their decayed repeat score."""
+        n = self.n_items
+        if not len(history):
+            return np.empty(0, np.int64), np.empty(0), np.empty(0)
+        weights = self.params.decay ** np.arange(len(history) - 1, -1, -1, dtype=np.float64)
+        flat = np.concatenate(list(history))
+        w = np.repeat(weights, [len(b) for b in history])
+        valid = flat < n  # items added after training have no column
+        items, inverse, counts = np.unique(flat[valid], return_inverse=True, return_counts=True)
+        # per item the same float64 additions, in the same order, as `repeat.decayed_profile`
+        repeat = np.bincount(inverse, weights=w[valid], minlength=len(items)) / weights.sum()
+        return items, counts / len(history), repeat
+
     def parts(self, user: int | None, history: History) -> dict[str, np.ndarray]:
         """Each part's scores for this user: `repeat` as is, the explore parts scaled to [0, 1]."""
         p = self.params
-        out = {"repeat": decayed_profile(history, self.n_items, p.decay)}
-        # the distinct items and their basket counts, shared by EASE and bought-together
-        if len(history):
-            items, counts = np.unique(np.concatenate(list(history)), return_counts=True)
-            keep = items < self.n_items
-            items, share = items[keep], counts[keep] / len(history)
-        else:
-            items, share = np.empty(0, np.int64), np.empty(0)
+        n = self.n_items
+        items, share, repeat_at = self._profile(history)
+        repeat = np.zeros(n, np.float64)
+        repeat[items] = repeat_at
+        out = {"repeat": repeat.astype(np.float32)}
         # parts with zero weight are not computed: serving pays only for what the blend uses
-        if p.ease:
-            out["ease"] = scaled(self.ease.scores_from_items(items))
+        if p.ease or p.knn:
+            if self.knn.decay == 1.0 and self.ease.n_items == n and self.knn.n_items == n:
+                ease, knn = self._ease_knn(items, share.astype(np.float32))
+            else:
+                ease = self.ease.scores_from_items(items)
+                knn = self.knn.scores(user, history)
+            # both are sums of positive weights (negative ones are pruned at fit): no clipping needed
+            if p.ease:
+                out["ease"] = _scaled_positive(ease)
+            if p.knn:
+                out["knn"] = _scaled_positive(knn)
         if p.als:
             out["als"] = scaled(self.als.scores(user, history))
-        if p.knn:
-            # the same as `knn.scores` with its decay of 1: each item weighs its share of baskets
-            knn = (self.knn.scores_from_profile(items, share.astype(np.float32)) if self.knn.decay == 1.0
-                   else self.knn.scores(user, history))
-            out["knn"] = scaled(knn)
         if self._trial_scaled is None:
             self._trial_scaled = scaled(self.trial)  # the same for every user: computed once
+            self._explore_base = p.trial * self._trial_scaled + 1e-6 * self._trial_scaled
         out["trial"] = self._trial_scaled
         return out
+
+    def _ease_knn(self, items: np.ndarray, share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """EASE scores (sum of weights from the distinct items) and bought-together ones (weighted by share)."""
+        n = self.n_items
+        if not len(items):
+            return np.zeros(n, np.float32), np.zeros(n, np.float32)
+        indptr, cols, data = self._neighbour_rows()
+        rows = np.concatenate((items, items + n))
+        starts, lens = indptr[rows], indptr[rows + 1] - indptr[rows]
+        offsets = np.zeros(len(rows), np.int64)
+        np.cumsum(lens[:-1], out=offsets[1:])
+        idx = np.repeat(starts - offsets, lens) + np.arange(int(offsets[-1] + lens[-1]))
+        # EASE rows weigh 1 (float32 × 1 is exact), bought-together rows the item's share of baskets
+        row_weight = np.concatenate((np.ones(len(items), np.float32), share))
+        both = np.bincount(cols[idx], weights=data[idx] * np.repeat(row_weight, lens), minlength=2 * n)
+        return both[:n].astype(np.float32), both[n:].astype(np.float32)
 
     def combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
         """The blend of the parts (see module doc)."""
         p = self.params
-        explore = p.trial * parts["trial"] + 1e-6 * parts["trial"]  # trial popularity breaks every tie
+        # trial popularity breaks every tie (the same for every user: computed once in `parts`)
+        trial = parts["trial"]
+        explore = self._explore_base if trial is self._trial_scaled else p.trial * trial + 1e-6 * trial
         for name in ("ease", "als", "knn"):
             if name in parts:
                 explore = explore + getattr(p, name) * parts[name]

@@ -142,3 +142,26 @@ def test_load_refuses_other_kinds_and_versions(tmp_path: Path) -> None:
         ItemKNNRecommender.load(tmp_path / "knn")
     with pytest.raises(ModelFormatError, match="recsys train"):
         ItemKNNRecommender.load(tmp_path / "missing")
+
+
+def test_blend_serving_parts_equal_each_part_scored_alone() -> None:
+    """The fused serving path (one gather for EASE and bought-together) gives every part bit for bit."""
+    from recsys.synthetic import shop_history
+
+    data = shop_history(400, 120, 6000, seed=3)
+    model = BlendRecommender(BlendParams(als_iterations=2, als_factors=8)).fit(data)
+    p = model.params
+    for u in range(0, data.n_users, 7):
+        history = data.baskets(u)
+        items, counts = np.unique(np.concatenate(history), return_counts=True)
+        parts = model.parts(u, history)
+        ease, knn = model.ease.scores_from_items(items), model.knn.scores(u, history)
+        np.testing.assert_array_equal(parts["repeat"], decayed_profile(history, data.n_items, p.decay))
+        np.testing.assert_array_equal(parts["ease"], ease / ease.max())
+        np.testing.assert_array_equal(parts["knn"], knn / knn.max())
+        explore = (p.trial * parts["trial"] + 1e-6 * parts["trial"] + p.ease * parts["ease"]
+                   + p.als * parts["als"] + p.knn * parts["knn"])
+        np.testing.assert_array_equal(model.scores(u, history), parts["repeat"] + p.explore * explore)
+    # a user with no history: every personal part is zero, the trial popularity still ranks
+    empty = model.parts(None, [])
+    assert not empty["repeat"].any() and not empty["ease"].any() and not empty["knn"].any()
