@@ -20,7 +20,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from knowledge.demo import seed_demo
+from knowledge.demo import generate_products, seed_demo
 from knowledge.store import Store
 
 pytestmark = pytest.mark.slow
@@ -148,6 +148,21 @@ def test_comments_become_cards_and_replay(server: Server) -> None:
             assert replay["comments"][-1]["analysis"]["top_intent"] == "purchase"
 
     asyncio.run(run())
+
+
+def test_on_demand_answer_uses_the_product_the_question_names(server: Server) -> None:
+    """POST /rooms/demo/answer: "耳机保修多久" is answered from the earbuds' warranty, not the on-stage cream's."""
+    room = httpx.get(f"{server.base}/rooms/demo/lineup", headers={"X-API-Key": KEYS["host"]}).json()
+    earbuds = next(p for p in room["lineup"] if "耳机" in p["title"])
+    warranty = next(p for p in generate_products() if p["id"] == earbuds["id"])["attributes"]["保修"]
+    assert room["lineup"][0]["id"] != earbuds["id"]  # the earbuds are not on stage
+    r = httpx.post(f"{server.base}/rooms/demo/answer", json={"question": "耳机保修多久"},
+                   headers={"X-API-Key": KEYS["bot"]}, timeout=30)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["product_id"] == earbuds["id"]
+    assert not body["handoff"] and f"faq-{earbuds['id']}-warranty" in body["sources"]
+    assert warranty in body["text"]
 
 
 def test_sigkill_loses_no_acknowledged_comment(server: Server, data_dir: Path) -> None:

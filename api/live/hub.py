@@ -29,6 +29,7 @@ from api.live.room import LiveConfig, LiveRoom, answer_item, public_comment
 from api.live.subscriber import Close, Send, Subscriber
 from api.live.writer import CommentWriter
 from assistant.cards import ANSWERABLE_INTENTS, Card, CardBoard
+from assistant.normalize import normalize
 from knowledge.errors import InvalidInputError, ModelLoadError, OverloadedError
 from knowledge.room import RoomState
 from knowledge.store import CommentIn, Store, StoredComment
@@ -319,12 +320,24 @@ class Hub:
         if self.answerer is None:
             raise ModelLoadError("this server has no answerer: the knowledge base was not built (see `cuecard kb`)")
         state = (await self.room(room_id)).state if room_id else None
-        if product_id is None and state is not None:
-            product_id = state.on_stage
-        loop = asyncio.get_running_loop()
-        ans = await loop.run_in_executor(
-            self._answers, lambda: self.answerer.answer(question, room=state, product_id=product_id))
-        return answer_item(ans, question=question, product_id=product_id)
+
+        def work() -> tuple[Any, str | None]:
+            pid = product_id
+            if pid is None and state is not None:
+                # The product the question names ("2号链接", "耳机…") wins over the one on stage.
+                pid = self._named_product(question, state) or state.on_stage
+            return self.answerer.answer(question, room=state, product_id=pid), pid
+
+        ans, pid = await asyncio.get_running_loop().run_in_executor(self._answers, work)
+        return answer_item(ans, question=question, product_id=pid)
+
+    def _named_product(self, question: str, state: RoomState) -> str | None:
+        """The line-up product a question names by link number or by name, if the pipeline can tell."""
+        resolver = getattr(self.pipeline, "resolver", None)
+        if resolver is None:
+            return None
+        text = normalize(question)
+        return resolver.link(text, state) or resolver.mention(text, state)
 
     # ---- subscribers ----
     async def subscribe(self, room_id: str, role: str, send: Send, close: Close,
