@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,7 +23,7 @@ app.add_typer(products.app, name="products")
 app.add_typer(recsys.app, name="recsys")
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment, with command-line overrides that were given."""
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})

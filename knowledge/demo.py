@@ -206,7 +206,7 @@ def generate_purchases(products: list[dict[str, Any]], n_users: int = 3000,
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for p in products:
         by_kind.setdefault(p["attributes"]["类型"], []).append(p)
-    partner = {}
+    partner: dict[str, list[str]] = {}
     for a, b in COMPLEMENTS:
         partner.setdefault(a, []).append(b)
         partner.setdefault(b, []).append(a)

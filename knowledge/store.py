@@ -212,7 +212,7 @@ class Store:
         if self.engine.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
         return dialect_insert(table)
 
     # ---- rooms ----
@@ -482,7 +482,8 @@ class Store:
             conn.execute(insert(model_versions).values(kind=kind, version=version, path=path,
                                                        metrics=metrics or {}, active=activate,
                                                        created_at=time.time()))
-        return self.active_model(kind) if activate else {"kind": kind, "version": version, "path": path}
+        active = self.active_model(kind) if activate else None
+        return active or {"kind": kind, "version": version, "path": path}
 
     def active_model(self, kind: str) -> dict[str, Any] | None:
         """The model version in use for `kind`, or None."""
