@@ -147,27 +147,30 @@ class BlendRecommender(Recommender):
         return self._stacked
 
     def _profile(self, history: History) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The user's distinct known items, their share of baskets and their decayed repeat score."""
+        """The user's distinct known items, their share of baskets, and every item's decayed repeat score."""
         n = self.n_items
         if not len(history):
-            return np.empty(0, np.int64), np.empty(0), np.empty(0)
+            return np.empty(0, np.int64), np.empty(0), np.zeros(n, np.float32)
         weights = self.params.decay ** np.arange(len(history) - 1, -1, -1, dtype=np.float64)
         flat = np.concatenate(list(history))
         w = np.repeat(weights, [len(b) for b in history])
         valid = flat < n  # items added after training have no column
-        items, inverse, counts = np.unique(flat[valid], return_inverse=True, return_counts=True)
-        # per item the same float64 additions, in the same order, as `repeat.decayed_profile`
-        repeat = np.bincount(inverse, weights=w[valid], minlength=len(items)) / weights.sum()
-        return items, counts / len(history), repeat
+        flat, w = flat[valid], w[valid]
+        counts = np.bincount(flat, minlength=n)
+        items = np.flatnonzero(counts > 0)  # on a bool array: several times faster than on counts
+        # exactly `repeat.decayed_profile` (same additions in the same order), sharing its pass over the baskets
+        repeat = (np.bincount(flat, weights=w, minlength=n) / weights.sum()).astype(np.float32)
+        return items, counts[items] / len(history), repeat
 
     def parts(self, user: int | None, history: History) -> dict[str, np.ndarray]:
-        """Each part's scores for this user: `repeat` as is, the explore parts scaled to [0, 1]."""
+        """Each part's scores for this user: `repeat` as is, the explore parts scaled to [0, 1].
+
+        Also `bought`: the distinct items the user bought (the only ones `repeat` scores).
+        """
         p = self.params
         n = self.n_items
-        items, share, repeat_at = self._profile(history)
-        repeat = np.zeros(n, np.float64)
-        repeat[items] = repeat_at
-        out = {"repeat": repeat.astype(np.float32)}
+        items, share, repeat = self._profile(history)
+        out = {"repeat": repeat, "bought": items}  # `bought`: the items `repeat` scores
         # parts with zero weight are not computed: serving pays only for what the blend uses
         if p.ease or p.knn:
             if self.knn.decay == 1.0 and self.ease.n_items == n and self.knn.n_items == n:
@@ -219,6 +222,16 @@ class BlendRecommender(Recommender):
         """Blended scores for every item."""
         return self.combine(self.parts(user, history))
 
+    def top(self, parts: dict[str, np.ndarray], k: int,
+            exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The best `k` of the blend of `parts`; the user's own purchases, which lead it, bound the search."""
+        return top_k(self.combine(parts), k, exclude, likely=parts.get("bought"))
+
+    def recommend(self, user: int | None, history: History, k: int = 10,
+                  exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The user's `k` best items, best first, with scores; `exclude` items never come back."""
+        return self.top(self.parts(user, history), k, exclude)
+
     def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Bought together with `item`; EASE neighbours when it has no basket neighbours."""
         ids, s = self.knn.similar_items(item, k)
@@ -256,7 +269,7 @@ class BlendRecommender(Recommender):
                        exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top `k` for an external user id (popularity-led for a user never seen)."""
         dense, history = self.history(user_id)
-        return top_k(self.scores(dense, history), k, exclude)
+        return self.top(self.parts(dense, history), k, exclude)
 
     # ---- persistence ----
     def state(self) -> tuple[Arrays, dict[str, Any]]:

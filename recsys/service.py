@@ -147,7 +147,7 @@ class RecommendationService:
         assert model.data is not None
         dense, history = model.history(user_id)
         parts = model.parts(dense, history)
-        ids, scores = top_k(model.combine(parts), pool)
+        ids, scores = model.top(parts, pool)
         p = model.params
         personal = sum((getattr(p, n) * parts[n][ids] for n in ("ease", "als", "knn") if n in parts),
                        np.zeros(len(ids), np.float32))
@@ -163,9 +163,11 @@ class RecommendationService:
         else:
             together = np.zeros(len(ids), bool)
         personal_wins = repeat | ((personal > p.trial * parts["trial"][ids]) & ~together)
-        reasons = np.where(personal_wins, "because_you_bought", np.where(together, "bought_together", "popular"))
+        # plain Python over the ~k items: cheaper than numpy string arrays at this size
+        reasons = ["because_you_bought" if won else "bought_together" if tog else "popular"
+                   for won, tog in zip(personal_wins.tolist(), together.tolist(), strict=True)]
         names = model.data.item_ids[ids].tolist()
-        out = [Candidate(n, sc, r) for n, sc, r in zip(names, scores.tolist(), reasons.tolist(), strict=True)]
+        out = [Candidate(n, sc, r) for n, sc, r in zip(names, scores.tolist(), reasons, strict=True)]
         return out, parts["repeat"]
 
     def _popular(self, model: BlendRecommender | None, pool: int) -> list[Candidate]:
