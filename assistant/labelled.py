@@ -20,6 +20,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data" / "intents"
 # report is `complaint` in a review but `after_sales` in a live room) and train only those two heads.
 TRAIN_FILES: dict[str, tuple[str, ...] | None] = {"train.tsv": None,
                                                   "train_more.tsv": None,
+                                                  "train_extra.tsv": None,
                                                   "reviews_train.tsv": ("complaint", "praise")}
 TEST_FILE = "test.tsv"
 _LABEL_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")

@@ -20,7 +20,7 @@ INTENTS = frozenset(
     {"price", "promotion", "shipping", "stock", "product_info", "purchase", "after_sales",
      "complaint", "praise", "chitchat", "spam"}
 )
-MIN_PER_LABEL = {"train.tsv": 100, "train_more.tsv": 100, "test.tsv": 30}
+MIN_PER_LABEL = {"train.tsv": 100, "train_more.tsv": 100, "train_extra.tsv": 100, "test.tsv": 30}
 REVIEW_LABELS = {"complaint", "praise"}
 
 
@@ -50,7 +50,7 @@ def folded(text: str, cc: OpenCC) -> str:
     return re.sub(r"(.)\1{2,}", r"\1\1", text)
 
 
-@pytest.mark.parametrize("name", ["train.tsv", "train_more.tsv", "test.tsv"])
+@pytest.mark.parametrize("name", ["train.tsv", "train_more.tsv", "train_extra.tsv", "test.tsv"])
 def test_every_line_parses_with_known_labels(name: str) -> None:
     """Each line is text, one tab and labels from the stable set."""
     rows = read(name)
@@ -58,7 +58,7 @@ def test_every_line_parses_with_known_labels(name: str) -> None:
     assert not unknown, f"{name}: unknown labels {unknown}"
 
 
-@pytest.mark.parametrize("name", ["train.tsv", "train_more.tsv", "test.tsv"])
+@pytest.mark.parametrize("name", ["train.tsv", "train_more.tsv", "train_extra.tsv", "test.tsv"])
 def test_every_label_has_enough_examples(name: str) -> None:
     """Every intent appears on at least N lines of each split (counting secondary labels)."""
     counts = Counter(lab for _, labels in read(name) for lab in labels)
@@ -81,7 +81,7 @@ def test_split_size_and_mix() -> None:
         assert latin >= 0.05, f"{name}: Latin-script share {latin:.2f}"
 
 
-@pytest.mark.parametrize("name", ["train.tsv", "train_more.tsv", "test.tsv"])
+@pytest.mark.parametrize("name", ["train.tsv", "train_more.tsv", "train_extra.tsv", "test.tsv"])
 def test_no_duplicate_lines_within_a_split(name: str) -> None:
     """No line is written twice in the same file (whitespace and case ignored)."""
     dupes = [t for t, c in Counter(loose(t) for t, _ in read(name)).items() if c > 1]
@@ -126,6 +126,34 @@ def test_held_out_lines_are_not_in_train_more() -> None:
     more_folded = {f for t, _ in more if len(f := folded(t, cc)) >= 2}
     overlap = sum(loose(t) in more_loose or folded(t, cc) in more_folded for t, _ in read("test.tsv"))
     assert overlap == 0, f"{overlap} test line(s) also occur in train_more.tsv (texts withheld)"
+
+
+def test_train_extra_adds_new_varied_lines() -> None:
+    """train_extra.tsv (a third hand-written training pass) repeats no train.tsv or train_more.tsv
+    line, loosely or after folding, and keeps the mix of multi-label, Traditional and Latin lines."""
+    cc = OpenCC("t2s")
+    earlier = read("train.tsv") + read("train_more.tsv")
+    earlier_loose = {loose(t) for t, _ in earlier}
+    earlier_folded = {f for t, _ in earlier if len(f := folded(t, cc)) >= 2}
+    extra = read("train_extra.tsv")
+    assert len(extra) >= 1500
+    repeated = [t for t, _ in extra if loose(t) in earlier_loose or folded(t, cc) in earlier_folded]
+    assert not repeated, f"train_extra.tsv repeats earlier training lines: {repeated}"
+    multi = sum(len(labels) > 1 for _, labels in extra) / len(extra)
+    traditional = sum(cc.convert(t) != t for t, _ in extra) / len(extra)
+    latin = sum(bool(re.search(r"[A-Za-z]{2,}", t)) for t, _ in extra) / len(extra)
+    assert 0.07 <= multi <= 0.15 and traditional >= 0.03 and latin >= 0.05, (multi, traditional, latin)
+
+
+def test_held_out_lines_are_not_in_train_extra() -> None:
+    """No test line is in train_extra.tsv either; like the train_more check, the message gives only
+    a count so that a failure shows no held-out text to the people who write training lines."""
+    cc = OpenCC("t2s")
+    extra = read("train_extra.tsv")
+    extra_loose = {loose(t) for t, _ in extra}
+    extra_folded = {f for t, _ in extra if len(f := folded(t, cc)) >= 2}
+    overlap = sum(loose(t) in extra_loose or folded(t, cc) in extra_folded for t, _ in read("test.tsv"))
+    assert overlap == 0, f"{overlap} test line(s) also occur in train_extra.tsv (texts withheld)"
 
 
 def test_reviews_file_is_balanced_short_and_labelled() -> None:
