@@ -32,7 +32,8 @@ def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None,
 
     `likely` (optional, distinct items expected near the top, such as the user's own purchases)
     only makes it faster: the k-th best of them is a floor no item of the answer is below, so
-    one comparison over every item replaces a partition of every item. Ties are broken by item id.
+    one comparison over every item replaces a partition of every item. Ties are ordered by item id
+    (at the cut as well when `likely` bounds the search; there a partition keeps any of them).
     """
     if exclude is not None and len(exclude):
         scores = scores.copy()

@@ -165,3 +165,22 @@ def test_blend_serving_parts_equal_each_part_scored_alone() -> None:
     # a user with no history: every personal part is zero, the trial popularity still ranks
     empty = model.parts(None, [])
     assert not empty["repeat"].any() and not empty["ease"].any() and not empty["knn"].any()
+
+
+def test_top_k_with_likely_items_gives_the_same_answer() -> None:
+    """`likely` only bounds the search: the same scores in the same order, the exact top k by (score, id)."""
+    rng = np.random.default_rng(5)
+    for trial in range(200):
+        scores = rng.integers(0, 6, 300).astype(np.float32) / 5  # many ties
+        likely = rng.choice(300, size=int(rng.integers(0, 40)), replace=False)
+        exclude = rng.choice(300, size=5, replace=False) if trial % 2 else None
+        k = int(rng.integers(1, 30))
+        _, want_scores = top_k(scores, k, exclude)
+        ids, got = top_k(scores, k, exclude, likely=likely)
+        np.testing.assert_array_equal(got, want_scores)
+        masked = scores.copy()
+        if exclude is not None:
+            masked[exclude] = -np.inf
+        if len(likely) >= k and np.isfinite(masked[likely]).sum() >= k:
+            # the bounded path breaks ties at the cut by item id too (argpartition picks any of them)
+            np.testing.assert_array_equal(ids, np.lexsort((np.arange(300), -masked))[:k])
