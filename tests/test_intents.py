@@ -198,14 +198,14 @@ def default_classifier(real_embedder, tmp_path_factory):  # type: ignore[no-unty
 def test_held_out_split_holds_its_measured_level(default_classifier) -> None:  # type: ignore[no-untyped-def]
     """On test.tsv (never trained or tuned on) macro-F1 stays at its measured level.
 
-    Measured 0.8863 (2026-11-22, with the sentiment columns; 0.8741 before them, 0.8611 before
-    train_more.tsv); the issue's target of 0.90 is NOT met yet. This floor only catches regressions;
-    raise it when more training comments land.
+    Measured 0.9042 (2026-11-22, with train_extra.tsv; 0.8863 before it, 0.8741 before the sentiment
+    columns, 0.8611 before train_more.tsv): the issue's target of 0.90 is met, narrowly. This floor,
+    about 2 points under, only catches regressions; raise it when more training comments land.
     """
     examples = read_examples(DATA_DIR / TEST_FILE)
     preds = default_classifier.classify([ex.text for ex in examples])
     report = evaluate([ex.labels for ex in examples], [p.top for p in preds], default_classifier.labels)
-    assert report["macro_f1"] >= 0.865, report
+    assert report["macro_f1"] >= 0.885, report
 
 
 @pytest.mark.slow
@@ -217,7 +217,7 @@ def test_multi_intent_comment_gets_both_labels(default_classifier) -> None:  # t
 
 @pytest.mark.slow
 def test_complaint_versus_praise_on_unseen_reviews(default_classifier, shared_data: Path) -> None:  # type: ignore[no-untyped-def]
-    """On real reviews from odd rows (never trained on), complaint vs praise is mostly right (measured 0.907 on 2,000, 0.917 without hotels)."""
+    """On real reviews from odd rows (never trained on), complaint vs praise is mostly right (measured 0.904 on 2,000, 0.913 without hotels)."""
     with (shared_data / "reviews" / "online_shopping_10_cats.csv").open(encoding="utf-8") as f:
         rows = [r for i, r in enumerate(csv.DictReader(f)) if i % 2 == 1 and r["cat"] != "酒店"]
     sample = random.Random(7).sample(rows, 300)
