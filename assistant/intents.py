@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -20,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import IntentModelError, LabelledDataError
-from assistant.head import IntentHead, train_head
+from assistant.head import HEAD_FORMAT, IntentHead, train_head
 from assistant.labelled import Example, default_examples, default_training_files
 from assistant.normalize import CLASSIFY_CHARS, normalize, screen
+from assistant.sentiment import default_scorer
 from knowledge.embedder import Embedder
 from knowledge.store import Store
 
@@ -210,8 +212,48 @@ def load_or_train(embedder: Embedder, store: Store, models_dir: Path, *, thresho
     if not files:
         raise IntentModelError("no intent model is recorded and the repo's labelled comments "
                                "(assistant/data/intents/train.tsv) are missing; run `cuecard intents train FILE.tsv`")
-    logger.info("no intent model recorded for embedder %s: training the default one from %s",
-                embedder.name, ", ".join(f.name for f in files))
-    classifier = train_classifier(embedder, default_examples(), threshold=threshold, progress=progress)
+    cached = _default_cache(embedder, files, threshold)
+    classifier = _load_cached(embedder, cached) if cached is not None else None
+    if classifier is None:
+        logger.info("no intent model recorded for embedder %s: training the default one from %s",
+                    embedder.name, ", ".join(f.name for f in files))
+        classifier = train_classifier(embedder, default_examples(), threshold=threshold, progress=progress)
+        if cached is not None:
+            try:
+                classifier.head.save(cached)
+            except OSError as exc:  # a read-only home only costs the next fresh data dir a retrain
+                logger.warning("could not cache the default intent model in %s: %s", cached, exc)
     save_classifier(classifier, models_dir, store, {"trained_on": [f.name for f in files]})
     return classifier
+
+
+def _default_cache(embedder: Embedder, files: Sequence[Path], threshold: float) -> Path | None:
+    """Where the default model for exactly these inputs is cached across data directories.
+
+    Training the default head takes ~45 s on two cores; every fresh data directory (a new shop, each
+    test) would pay it again for the same result. The key covers everything the head depends on:
+    the embedder, the head and sentiment formats, the threshold and every training file's bytes.
+    `CUECARD_CACHE_DIR` moves the cache; an empty value turns it off.
+    """
+    root = os.environ.get("CUECARD_CACHE_DIR", str(Path.home() / ".cache" / "cuecard"))
+    if not root:
+        return None
+    digest = hashlib.sha256()
+    digest.update(f"{embedder.name}\x1f{embedder.dim}\x1f{HEAD_FORMAT}\x1f{threshold}".encode())
+    digest.update(default_scorer().version.encode())
+    for path in files:
+        digest.update(path.name.encode() + b"\x1f" + path.read_bytes())
+    return Path(root) / "intents" / digest.hexdigest()[:24]
+
+
+def _load_cached(embedder: Embedder, directory: Path) -> IntentClassifier | None:
+    """The cached default head, or None when there is none (or it cannot be read)."""
+    if not (directory / "meta.json").is_file():
+        return None
+    try:
+        head = IntentHead.load(directory)
+    except IntentModelError as exc:
+        logger.warning("ignoring the cached default intent model in %s: %s", directory, exc)
+        return None
+    logger.info("using the cached default intent model %s", directory)
+    return IntentClassifier(embedder, head)

@@ -4,6 +4,7 @@ and the path to ../shared/data (tests that need it skip with a reason when it is
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# One default intent model per test session, shared by every fresh data directory (and the servers
+# the tests start), but never the user's own ~/.cache.
+os.environ.setdefault("CUECARD_CACHE_DIR", tempfile.mkdtemp(prefix="cuecard-test-cache-"))
 
 from knowledge.embedder import HashingEmbedder, load_embedder  # noqa: E402
 from knowledge.store import Store  # noqa: E402

@@ -132,6 +132,23 @@ def test_load_or_train_trains_a_default_once(store: Store, tmp_path: Path) -> No
     assert (tmp_path / "intents" / first.version / "head.npz").is_file()
 
 
+def test_default_model_is_cached_across_data_directories(tmp_path: Path) -> None:
+    """A second fresh data directory gets the same default model from the cache, without training."""
+    emb = HashingEmbedder(64)
+    first_store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    first = load_or_train(emb, first_store, tmp_path / "a")  # trains, or finds the session's cached copy
+    steps: list[str] = []
+    second_store = Store(f"sqlite:///{tmp_path / 'b.db'}")
+    second = load_or_train(emb, second_store, tmp_path / "b", progress=steps.append)
+    assert steps == []  # nothing was trained
+    assert second.version == first.version
+    np.testing.assert_array_equal(second.head.weights, first.head.weights)
+    assert second_store.active_model(MODEL_KIND)["version"] == first.version
+    assert (tmp_path / "b" / "intents" / first.version / "head.npz").is_file()
+    first_store.close()
+    second_store.close()
+
+
 def test_too_few_examples_is_refused() -> None:
     """Training on a handful of comments is a clear error, not a useless model."""
     with pytest.raises(LabelledDataError, match="at least 10"):
