@@ -1,4 +1,8 @@
-"""`Annotated` dependency aliases for routes."""
+"""`Annotated` dependency aliases for routes.
+
+The getters are `async def` on purpose: FastAPI runs a plain `def` dependency in a worker thread,
+a thread hop per request for what is an attribute read.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,17 @@ from api.settings import Settings
 from knowledge.store import Store
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     """The running app's services (built by the lifespan)."""
     return request.app.state.services
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     """The running app's store."""
     return request.app.state.services.store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The running app's settings."""
     return request.app.state.services.settings
 

@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ServicesDep, get_services
+from api.deps import ServicesDep
 from api.live.auth import require
 from knowledge.errors import ModelLoadError
 from knowledge.room import RoomState
@@ -94,13 +94,10 @@ def room_interest(services: Any, room_id: str) -> dict[str, float]:
 
 
 @router.get("/recommendations", response_model=RecommendationList)
-async def recommendations(request: Request, user_id: Annotated[str | None, Query(max_length=128)] = None,
+async def recommendations(user_id: Annotated[str | None, Query(max_length=128)] = None,
                           room_id: Annotated[str | None, Query(max_length=64)] = None,
-                          k: int = 10) -> JSONResponse:
+                          k: int = 10, *, services: ServicesDep) -> JSONResponse:
     """A viewer's recommendations, re-ranked by the room when `room_id` is given (popularity for new users)."""
-    # the services straight from the app, not through `ServicesDep`: that dependency is a plain
-    # function, which FastAPI runs in a worker thread, a hop per request (bench/recs_serving.py)
-    services = get_services(request)
     service = _service(services)
 
     def answer() -> JSONResponse:
