@@ -81,7 +81,7 @@ class BlendRecommender(Recommender):
         self.popularity = PopularityRecommender()
         self.trial = np.zeros(0, np.float32)
         self._trial_scaled: np.ndarray | None = None
-        self._explore_base = np.zeros(0, np.float32)
+        self._explore_base: np.ndarray = np.zeros(0, np.float32)
         self._stacked: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # see `_neighbour_rows`
         self.knn = ItemKNNRecommender()
         self.ease = EASERecommender()
