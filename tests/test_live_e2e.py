@@ -5,6 +5,7 @@ restarted, has every comment it acknowledged."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import signal
@@ -220,11 +221,7 @@ def test_a_subscriber_that_stops_reading_is_dropped_over_a_real_socket(tmp_path:
     """Over a real TCP socket, a teleprompter that never reads fills its kernel buffers, then its queue,
     and is dropped; a reading teleprompter keeps getting every update (uvicorn in a thread; the
     deterministic fake pipeline makes one new card per batch)."""
-    import base64
-    import threading
-
-    import uvicorn
-    from live_fakes import FakePipeline, seed_room
+    from servers import serve_in_thread
 
     from api.app import create_app
     from api.settings import Settings
@@ -233,16 +230,14 @@ def test_a_subscriber_that_stops_reading_is_dropped_over_a_real_socket(tmp_path:
     app = create_app(Settings(data_dir=tmp_path, load_demo=False, embedding_model="hashing", subscriber_queue_size=16,
                               **{f"api_key_{r}": k for r, k in KEYS.items()}), embedder=HashingEmbedder(64))
 
-    class ThreadServer(uvicorn.Server):
-        def install_signal_handlers(self) -> None:
-            pass
+    with serve_in_thread(app) as port:
+        _drop_a_stuck_subscriber(app, port)
 
-    srv = ThreadServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws_per_message_deflate=False))
-    thread = threading.Thread(target=lambda: asyncio.run(srv.serve()), daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
-    port = srv.servers[0].sockets[0].getsockname()[1]
+
+def _drop_a_stuck_subscriber(app: Any, port: int) -> None:
+    """Body of the test above, against the server running on `port`."""
+    from live_fakes import FakePipeline, seed_room
+
     seed_room(app.state.services.store)
     hub = app.state.services.live
     hub.pipeline = FakePipeline()
@@ -274,5 +269,3 @@ def test_a_subscriber_that_stops_reading_is_dropped_over_a_real_socket(tmp_path:
         assert updates >= 17  # the reader saw every batch up to the drop
     finally:
         stuck.close()
-        srv.should_exit = True
-        thread.join(10)

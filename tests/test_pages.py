@@ -4,10 +4,8 @@ dashboard charts intents and the complaint rate."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from live_fakes import seed_room
+from servers import serve_in_thread
 
 from api.app import create_app
 from api.settings import Settings
@@ -25,13 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
 KEYS = {"ingest": "p-ingest", "host": "p-host", "bot": "p-bot", "admin": "p-admin"}
 SHOTS = Path(os.environ.get("CUECARD_SCREENSHOTS", "bench/out/screenshots"))
-
-
-class ThreadServer(uvicorn.Server):
-    """uvicorn on 127.0.0.1:0 in a thread (no signal handlers)."""
-
-    def install_signal_handlers(self) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -43,19 +34,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]
     settings = Settings(data_dir=data, load_demo=False, embedding_model="hashing",
                         **{f"api_key_{r}": k for r, k in KEYS.items()})
     app = create_app(settings, embedder=HashingEmbedder(256))
-    srv = ThreadServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                      ws_per_message_deflate=False))
-    thread = threading.Thread(target=lambda: asyncio.run(srv.serve()), daemon=True)
-    thread.start()
-    deadline = time.time() + 120
-    while not srv.started:
-        assert time.time() < deadline, "server did not start"
-        time.sleep(0.05)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    seed_room(app.state.services.store)
-    yield f"http://127.0.0.1:{port}", app
-    srv.should_exit = True
-    thread.join(10)
+    with serve_in_thread(app) as port:
+        seed_room(app.state.services.store)
+        yield f"http://127.0.0.1:{port}", app
 
 
 @pytest.fixture(scope="module")

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
+from servers import serve_in_thread
 
 from api.app import create_app
 from api.settings import Settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
-
-
-class ThreadServer(uvicorn.Server):
-    """uvicorn on 127.0.0.1:0 in a thread (no signal handlers)."""
-
-    def install_signal_handlers(self) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -33,17 +23,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("widget"), embedding_model="hashing")
     app = create_app(settings, embedder=HashingEmbedder(256))
-    srv = ThreadServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=lambda: asyncio.run(srv.serve()), daemon=True)
-    thread.start()
-    deadline = time.time() + 120
-    while not srv.started:
-        assert time.time() < deadline, "server did not start"
-        time.sleep(0.05)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", app
-    srv.should_exit = True
-    thread.join(10)
+    with serve_in_thread(app) as port:
+        yield f"http://127.0.0.1:{port}", app
 
 
 @pytest.fixture(scope="module")
