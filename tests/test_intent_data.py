@@ -100,60 +100,39 @@ def test_held_out_lines_are_not_in_train() -> None:
         assert folded(text, cc) not in train_folded, f"test line is a trivial edit of a train line: {text!r}"
 
 
-def test_train_more_adds_new_varied_lines() -> None:
-    """train_more.tsv (a second hand-written training pass) repeats no train.tsv line, loosely or
-    after folding, and keeps the same mix of multi-label, Traditional and Latin-script lines."""
+# Each later hand-written training pass and the files written before it.
+LATER_PASSES = [("train_more.tsv", ["train.tsv"]), ("train_extra.tsv", ["train.tsv", "train_more.tsv"])]
+
+
+def folded_sets(rows: list[tuple[str, tuple[str, ...]]], cc: OpenCC) -> tuple[set[str], set[str]]:
+    """The loose and the folded forms of some rows' texts (folded forms of under 2 chars left out)."""
+    return {loose(t) for t, _ in rows}, {f for t, _ in rows if len(f := folded(t, cc)) >= 2}
+
+
+@pytest.mark.parametrize(("name", "earlier_files"), LATER_PASSES)
+def test_later_pass_adds_new_varied_lines(name: str, earlier_files: list[str]) -> None:
+    """A later training pass repeats no earlier training line, loosely or after folding, and keeps the
+    same mix of multi-label, Traditional and Latin-script lines."""
     cc = OpenCC("t2s")
-    train = read("train.tsv")
-    train_loose = {loose(t) for t, _ in train}
-    train_folded = {f for t, _ in train if len(f := folded(t, cc)) >= 2}
-    more = read("train_more.tsv")
-    assert len(more) >= 1500
-    repeated = [t for t, _ in more if loose(t) in train_loose or folded(t, cc) in train_folded]
-    assert not repeated, f"train_more.tsv repeats train.tsv lines: {repeated}"
-    multi = sum(len(labels) > 1 for _, labels in more) / len(more)
-    traditional = sum(cc.convert(t) != t for t, _ in more) / len(more)
-    latin = sum(bool(re.search(r"[A-Za-z]{2,}", t)) for t, _ in more) / len(more)
+    earlier_loose, earlier_folded = folded_sets([row for f in earlier_files for row in read(f)], cc)
+    rows = read(name)
+    assert len(rows) >= 1500
+    repeated = [t for t, _ in rows if loose(t) in earlier_loose or folded(t, cc) in earlier_folded]
+    assert not repeated, f"{name} repeats earlier training lines: {repeated}"
+    multi = sum(len(labels) > 1 for _, labels in rows) / len(rows)
+    traditional = sum(cc.convert(t) != t for t, _ in rows) / len(rows)
+    latin = sum(bool(re.search(r"[A-Za-z]{2,}", t)) for t, _ in rows) / len(rows)
     assert 0.07 <= multi <= 0.15 and traditional >= 0.03 and latin >= 0.05, (multi, traditional, latin)
 
 
-def test_held_out_lines_are_not_in_train_more() -> None:
-    """No test line is in train_more.tsv either. The message gives only a count: the people who
+@pytest.mark.parametrize("name", [name for name, _ in LATER_PASSES])
+def test_held_out_lines_are_not_in_later_passes(name: str) -> None:
+    """No test line is in a later training pass. The message gives only a count: the people who
     write training lines must not read held-out ones, so a failure names no test text."""
     cc = OpenCC("t2s")
-    more = read("train_more.tsv")
-    more_loose = {loose(t) for t, _ in more}
-    more_folded = {f for t, _ in more if len(f := folded(t, cc)) >= 2}
-    overlap = sum(loose(t) in more_loose or folded(t, cc) in more_folded for t, _ in read("test.tsv"))
-    assert overlap == 0, f"{overlap} test line(s) also occur in train_more.tsv (texts withheld)"
-
-
-def test_train_extra_adds_new_varied_lines() -> None:
-    """train_extra.tsv (a third hand-written training pass) repeats no train.tsv or train_more.tsv
-    line, loosely or after folding, and keeps the mix of multi-label, Traditional and Latin lines."""
-    cc = OpenCC("t2s")
-    earlier = read("train.tsv") + read("train_more.tsv")
-    earlier_loose = {loose(t) for t, _ in earlier}
-    earlier_folded = {f for t, _ in earlier if len(f := folded(t, cc)) >= 2}
-    extra = read("train_extra.tsv")
-    assert len(extra) >= 1500
-    repeated = [t for t, _ in extra if loose(t) in earlier_loose or folded(t, cc) in earlier_folded]
-    assert not repeated, f"train_extra.tsv repeats earlier training lines: {repeated}"
-    multi = sum(len(labels) > 1 for _, labels in extra) / len(extra)
-    traditional = sum(cc.convert(t) != t for t, _ in extra) / len(extra)
-    latin = sum(bool(re.search(r"[A-Za-z]{2,}", t)) for t, _ in extra) / len(extra)
-    assert 0.07 <= multi <= 0.15 and traditional >= 0.03 and latin >= 0.05, (multi, traditional, latin)
-
-
-def test_held_out_lines_are_not_in_train_extra() -> None:
-    """No test line is in train_extra.tsv either; like the train_more check, the message gives only
-    a count so that a failure shows no held-out text to the people who write training lines."""
-    cc = OpenCC("t2s")
-    extra = read("train_extra.tsv")
-    extra_loose = {loose(t) for t, _ in extra}
-    extra_folded = {f for t, _ in extra if len(f := folded(t, cc)) >= 2}
-    overlap = sum(loose(t) in extra_loose or folded(t, cc) in extra_folded for t, _ in read("test.tsv"))
-    assert overlap == 0, f"{overlap} test line(s) also occur in train_extra.tsv (texts withheld)"
+    pass_loose, pass_folded = folded_sets(read(name), cc)
+    overlap = sum(loose(t) in pass_loose or folded(t, cc) in pass_folded for t, _ in read("test.tsv"))
+    assert overlap == 0, f"{overlap} test line(s) also occur in {name} (texts withheld)"
 
 
 def test_reviews_file_is_balanced_short_and_labelled() -> None:
