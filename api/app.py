@@ -33,12 +33,16 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
                 await live_hub.stop()
             services.close()
 
-    app = FastAPI(title="CueCard", version="0.1.0", lifespan=lifespan,
+    # body limits are enforced while the body streams in, so a chunked upload without Content-Length
+    # is cut off at the limit too (413) instead of being read whole
+    app = FastAPI(title="CueCard", version="0.1.0", lifespan=lifespan, max_body_size=settings.max_request_bytes,
                   description="Copilot for live-stream commerce: teleprompter cards, bot answers, cross-sell.")
     app.state.settings = settings
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                        allow_headers=["*"])
     errors.install(app)
-    for module in (health, intents, kb, products, recommendations, rooms, live, pages):
+    for module in (health, intents, kb, products, recommendations, live, pages):
         app.include_router(module.router)
+    # comments arrive in batches the size of a live frame: the rooms routes take no more
+    app.include_router(rooms.router, max_body_size=settings.max_message_bytes)
     return app

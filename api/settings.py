@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     api_key_bot: str | None = None
     api_key_admin: str | None = None
     cors_origins: list[str] = ["*"]
-    max_message_bytes: int = Field(256 * 1024, ge=1024)
+    max_message_bytes: int = Field(256 * 1024, ge=1024)  # a WebSocket frame; a REST body of the rooms routes
+    max_request_bytes: int = Field(32 * 1024 * 1024, ge=1024)  # any other REST body (purchases, KB imports)
     subscriber_queue_size: int = Field(256, ge=1)
     live_max_backlog: int = Field(5000, ge=1)  # comments waiting for analysis before ingest answers 429
     live_batch_max: int = Field(512, ge=1)  # comments per pipeline call

@@ -20,7 +20,7 @@ def client(tmp_path_factory: pytest.TempPathFactory, ) -> Iterator[TestClient]:
     from knowledge.embedder import HashingEmbedder
 
     settings = Settings(data_dir=Path(tmp_path_factory.mktemp("recs")), embedding_model="hashing",
-                        api_key_ingest=INGEST, api_key_admin=ADMIN)
+                        api_key_ingest=INGEST, api_key_admin=ADMIN, max_request_bytes=64 * 1024)
     with TestClient(create_app(settings, embedder=HashingEmbedder(256))) as c:
         yield c
 
@@ -73,6 +73,23 @@ def test_related_items(client: TestClient) -> None:
     """A sold product's related items come with reasons and never include itself."""
     body = client.get("/products/p001/related", params={"k": 4}).json()
     assert 0 < len(body["items"]) <= 4 and all(i["item_id"] != "p001" for i in body["items"])
+
+
+def test_streamed_purchases_over_the_request_limit_are_refused_whole(client: TestClient) -> None:
+    """A chunked batch over `max_request_bytes` is cut off with 413 while it streams; none of it is kept."""
+    store = client.app.state.services.store  # type: ignore[attr-defined]
+    before = store.count_purchases()
+    lines = b",".join(b'{"user_id": "stream-user", "item_id": "p002", "basket_id": "b%d"}' % i for i in range(2000))
+    body = b'{"purchases": [' + lines + b"]}"
+    assert len(body) > 64 * 1024
+
+    def stream():  # a generator body goes out chunked, with no Content-Length
+        for start in range(0, len(body), 8192):
+            yield body[start:start + 8192]
+
+    r = client.post("/purchases", content=stream(), headers={"X-API-Key": INGEST, "content-type": "application/json"})
+    assert r.status_code == 413
+    assert store.count_purchases() == before
 
 
 def test_purchases_need_a_key_and_valid_rows(client: TestClient) -> None:

@@ -94,6 +94,26 @@ def test_post_comments_acknowledges_with_seqs_and_dedupes(client: TestClient) ->
     assert client.post("/rooms/r1/comments", json=big, headers=h("ingest")).status_code == 413
 
 
+def test_streamed_body_over_the_limit_is_cut_off_without_content_length(client: TestClient) -> None:
+    """A chunked upload declares no size: it is counted as it arrives and refused at the limit (413),
+    and nothing of it is stored; the same comments in a small batch still go through."""
+    chunk = b'{"comments": [' + b",".join(b'{"comment_id": "s%d", "text": "%s"}' % (i, b"y" * 100)
+                                       for i in range(60)) + b"]}"
+    assert len(chunk) > 4096
+
+    def stream():  # a generator body: httpx sends it chunked, with no Content-Length
+        yield chunk[:2000]
+        yield chunk[2000:]
+
+    r = client.post("/rooms/r1/comments", content=stream(), headers={**h("ingest"), "content-type": "application/json"})
+    assert r.status_code == 413 and "large" in r.text.lower()
+    stored = client.get("/rooms/r1/comments?since=0&limit=1000", headers=h("host")).json()
+    assert not any(c["comment_id"].startswith("s") for c in stored)
+    ok = client.post("/rooms/r1/comments", json={"comments": [{"comment_id": "s0", "text": "多少钱"}]},
+                     headers=h("ingest"))
+    assert ok.status_code == 200 and ok.json()["comment_ids"] == ["s0"]
+
+
 def test_answer_on_demand(client: TestClient) -> None:
     """POST /answer answers about the on-stage product, or hands off."""
     r = client.post("/rooms/r1/answer", json={"question": "多少钱"}, headers=h("bot")).json()

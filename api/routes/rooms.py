@@ -85,12 +85,6 @@ def _public(room: dict[str, Any], last_seq: int = 0) -> RoomPublic:
                       on_stage=room["on_stage"], last_seq=last_seq)
 
 
-def _limit_body(request: Request, limit: int) -> None:
-    size = request.headers.get("content-length")
-    if size is not None and size.isdigit() and int(size) > limit:
-        raise HTTPException(413, detail=f"request body of {size} bytes is over the {limit}-byte limit")
-
-
 @router.post("/rooms", response_model=RoomPublic, status_code=201, dependencies=[require("host")])
 async def create_room(body: RoomCreate, services: ServicesDep) -> RoomPublic:
     """Create or replace a room; every line-up product must exist, the one on stage must be in it."""
@@ -141,10 +135,9 @@ async def set_on_stage(room_id: str, body: OnStage, services: ServicesDep) -> Ro
 
 @router.post("/rooms/{room_id}/comments", response_model=Ack, dependencies=[require("ingest")],
              responses={429: {"description": "the room's analysis backlog is full, or this key floods; retry"},
-                        413: {"description": "body over the size limit"}})
+                        413: {"description": "body over `max_message_bytes` (counted as it streams in)"}})
 async def post_comments(room_id: str, body: CommentBatch, request: Request, services: ServicesDep) -> Ack:
     """Store a batch of comments (idempotent on comment id) and acknowledge with sequence numbers."""
-    _limit_body(request, services.settings.max_message_bytes)
     hub = _hub(services)
     key = keys_of(request.app).role_of(request.headers.get("x-api-key") or request.query_params.get("key")) or "?"
     bucket = services.extras.setdefault(f"rest_bucket:{key}", TokenBucket(
