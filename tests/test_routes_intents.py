@@ -19,7 +19,7 @@ from knowledge.store import StoredComment
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """An app with the hashing embedder and an empty store (the default intent model is trained at start)."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("app"), embedding_model="hashing", load_demo=False,
-                        api_key_bot="k-bot")
+                        api_key_bot="k-bot", api_key_admin="k-admin")
     with TestClient(create_app(settings, embedder=HashingEmbedder(256)), headers={"X-API-Key": "k-bot"}) as c:
         yield c
 
@@ -65,3 +65,31 @@ def test_groups_of_a_room(client: TestClient) -> None:
     groups = client.get("/intents/groups/r1").json()
     assert groups[0]["count"] == 3 and groups[0]["representative"] == "新疆能发吗"
     assert client.get("/intents/groups/nowhere").json() == []
+
+
+SHOP_EXAMPLES = [("多少钱", "price"), ("这个多少钱", "price"), ("包邮吗", "shipping"), ("什么时候发货", "shipping"),
+                 ("155 90斤穿什么码", "size_advice"), ("160 100斤选哪个码", "size_advice"),
+                 ("身高170穿l吗", "size_advice"), ("165 110斤什么码", "size_advice"), ("发什么快递", "shipping"),
+                 ("价格多少", "price"), ("新疆能发吗", "shipping"), ("到手价多少", "price")]
+
+
+def test_reload_swaps_in_a_model_trained_while_running(client: TestClient) -> None:
+    """A model trained and recorded after start-up (as `cuecard intents train` does) is served after
+    an admin reload: new version, the shop's own label, used by /classify at once."""
+    from assistant.intents import save_classifier, train_classifier
+    from assistant.labelled import Example
+
+    services = client.app.state.services  # type: ignore[attr-defined]
+    before = client.get("/intents/labels").json()
+    assert "size_advice" not in before["labels"]
+    assert client.post("/intents/model/reload").status_code == 403  # a bot key may not swap models
+    examples = [Example(text, (label,)) for text, label in SHOP_EXAMPLES]
+    classifier = train_classifier(services.embedder, examples)
+    save_classifier(classifier, services.settings.models_dir, services.store)
+
+    r = client.post("/intents/model/reload", headers={"X-API-Key": "k-admin"})
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == classifier.version and r.json()["previous"] == before["version"]
+    assert client.get("/intents/labels").json()["version"] == classifier.version
+    top = client.post("/intents/classify", json={"texts": ["155 90斤穿什么码"]}).json()[0]["top_intent"]
+    assert top == "size_advice"

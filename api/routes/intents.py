@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ServicesDep
 from api.live.auth import require
 from assistant.normalize import normalize
-from knowledge.errors import ModelLoadError
+from knowledge.errors import ModelLoadError, NotFoundError
 
 # Every route needs a key: classification costs model time, and groups reveal a room's comments.
 router = APIRouter(prefix="/intents", tags=["intents"], dependencies=[require("ingest", "host", "bot")])
@@ -74,3 +74,21 @@ async def groups(room_id: str, services: ServicesDep, now: float | None = None) 
     pipeline = _pipeline(services)
     return [GroupPublic(**{k: v for k, v in vars(g).items() if k != "room_id"})
             for g in pipeline.groups(room_id, now)]
+
+
+@router.post("/model/reload", dependencies=[require("admin")])
+async def reload_model(services: ServicesDep) -> dict[str, object]:
+    """Swap in the store's active intent model (after `cuecard intents train`) without a restart.
+
+    Comments already understood keep their labels; the next batch, live rooms included, uses the new model.
+    """
+    from assistant.intents import load_active
+
+    pipeline = _pipeline(services)
+    classifier = await run_in_threadpool(load_active, services.embedder, services.store)
+    if classifier is None:
+        raise NotFoundError(f"no intent model is recorded for the embedder {services.embedder.name!r}: "
+                            "run `cuecard intents train FILE.tsv` first")
+    previous = pipeline.classifier.version
+    pipeline.set_classifier(classifier)
+    return {"version": classifier.version, "previous": previous, "labels": classifier.labels}
