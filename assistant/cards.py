@@ -85,34 +85,36 @@ class _Second:
     intents: Counter[str] = field(default_factory=Counter)
 
 
+@dataclass(frozen=True)
+class BoardConfig:
+    """When a card appears and how long it lives (the defaults are what the live rooms use)."""
+
+    min_group_count: int = 2  # viewers asking the same thing before a question card shows
+    surge_window_s: float = 30.0  # purchase comments counted over this window ...
+    surge_min_viewers: int = 5  # ... from at least this many viewers make a surge
+    complaint_window_s: float = 30.0  # the complaint rate now ...
+    complaint_baseline_s: float = 300.0  # ... against its rate over this longer window
+    complaint_min: int = 3  # complaints in the window before any alert
+    complaint_ratio: float = 2.0  # now ÷ baseline rate that raises an alert
+    complaint_floor: float = 0.02  # baseline rate never counted below this
+    complaint_baseline_min: int = 30  # comments the baseline needs before it is trusted ...
+    complaint_cold_rate: float = 0.25  # ... until then, alert when complaints are this share of comments
+    card_ttl_s: float = 600.0  # a card not refreshed for this long leaves the board
+    max_samples: int = 3  # sample comments kept on a card
+
+
 class CardBoard:
     """The live cards of one room, updated batch by batch; returns only the cards that changed."""
 
-    def __init__(self, room_id: str, *, min_group_count: int = 2, surge_window_s: float = 30.0,
-                 surge_min_viewers: int = 5, complaint_window_s: float = 30.0,
-                 complaint_baseline_s: float = 300.0, complaint_min: int = 3,
-                 complaint_ratio: float = 2.0, complaint_floor: float = 0.02,
-                 complaint_baseline_min: int = 30, complaint_cold_rate: float = 0.25,
-                 card_ttl_s: float = 600.0, max_samples: int = 3) -> None:
+    def __init__(self, room_id: str, config: BoardConfig | None = None) -> None:
         self.room_id = room_id
-        self.min_group_count = min_group_count
-        self.surge_window_s = surge_window_s
-        self.surge_min_viewers = surge_min_viewers
-        self.complaint_window_s = complaint_window_s
-        self.complaint_baseline_s = complaint_baseline_s
-        self.complaint_min = complaint_min
-        self.complaint_ratio = complaint_ratio
-        self.complaint_floor = complaint_floor
-        self.complaint_baseline_min = complaint_baseline_min
-        self.complaint_cold_rate = complaint_cold_rate
-        self.card_ttl_s = card_ttl_s
-        self.max_samples = max_samples
+        self.config = config or BoardConfig()
         self.cards: dict[str, Card] = {}
         self.done: set[str] = set()
         self._seconds: dict[int, _Second] = {}
         self._buyers: dict[str, deque[tuple[float, str]]] = {}
         self._viewers: dict[str, Counter[str]] = {}  # product -> viewer -> purchase comments in the window
-        self._complaints: deque[str] = deque(maxlen=max_samples)
+        self._complaints: deque[str] = deque(maxlen=self.config.max_samples)
         self._alert_id: str | None = None
         self._group_seen: dict[str, int] = {}
 
@@ -159,7 +161,7 @@ class CardBoard:
         out = []
         for g in groups:
             # Purchase and complaint groups are covered by surge and complaint cards.
-            if (g.intent not in ANSWERABLE_INTENTS or g.count < self.min_group_count
+            if (g.intent not in ANSWERABLE_INTENTS or g.count < self.config.min_group_count
                     or self._group_seen.get(g.id) == g.count):
                 continue
             self._group_seen[g.id] = g.count
@@ -169,7 +171,7 @@ class CardBoard:
             card = Card(id=card_id, kind="question_group", title=g.representative, count=g.count,
                         intent=g.intent, product_id=product, link=link_of(room, product),
                         talking_point=old.talking_point if old else "", trend=round(float(g.trend), 2),
-                        samples=list(g.samples[: self.max_samples]),
+                        samples=list(g.samples[: self.config.max_samples]),
                         priority=g.count * (1.0 + max(0.0, min(float(g.trend), 3.0)) / 3.0))
             out.append(self._put(card, now))
         return out
@@ -178,7 +180,7 @@ class CardBoard:
         out = []
         for product, buyers in self._buyers.items():
             viewers_of = self._viewers.setdefault(product, Counter())
-            while buyers and buyers[0][0] < now - self.surge_window_s:
+            while buyers and buyers[0][0] < now - self.config.surge_window_s:
                 _, gone = buyers.popleft()
                 viewers_of[gone] -= 1
                 if viewers_of[gone] <= 0:
@@ -186,24 +188,24 @@ class CardBoard:
             viewers = len(viewers_of)
             card_id = f"surge:{product}"
             old = self.cards.get(card_id)
-            if viewers < self.surge_min_viewers or (old is not None and old.count == viewers):
+            if viewers < self.config.surge_min_viewers or (old is not None and old.count == viewers):
                 continue
             link = link_of(room, product)
             where = f"#{link}" if link else product
             card = Card(id=card_id, kind="purchase_surge", title=f"{viewers} viewers want the link for {where}",
-                        body=f"in the last {int(self.surge_window_s)} s", count=viewers, intent="purchase",
+                        body=f"in the last {int(self.config.surge_window_s)} s", count=viewers, intent="purchase",
                         product_id=product, link=link, priority=1000.0 + viewers)
             out.append(self._put(card, now))
         return out
 
     def _rates(self, now: float) -> tuple[int, int, int, int]:
-        recent_from = now - self.complaint_window_s
+        recent_from = now - self.config.complaint_window_s
         r_total = r_compl = b_total = b_compl = 0
         for sec, s in self._seconds.items():
             if sec >= recent_from:
                 r_total += s.total
                 r_compl += s.complaints
-            elif sec >= now - self.complaint_baseline_s:
+            elif sec >= now - self.config.complaint_baseline_s:
                 b_total += s.total
                 b_compl += s.complaints
         return r_total, r_compl, b_total, b_compl
@@ -212,10 +214,10 @@ class CardBoard:
         r_total, r_compl, b_total, b_compl = self._rates(now)
         rate = r_compl / r_total if r_total else 0.0
         # Too little history to know the room's normal rate: only an outright high rate is a jump.
-        known = b_total >= self.complaint_baseline_min
-        baseline = max(b_compl / b_total, self.complaint_floor) if known else self.complaint_cold_rate
-        threshold = self.complaint_ratio * baseline if known else self.complaint_cold_rate
-        jumping = r_compl >= self.complaint_min and rate >= threshold
+        known = b_total >= self.config.complaint_baseline_min
+        baseline = max(b_compl / b_total, self.config.complaint_floor) if known else self.config.complaint_cold_rate
+        threshold = self.config.complaint_ratio * baseline if known else self.config.complaint_cold_rate
+        jumping = r_compl >= self.config.complaint_min and rate >= threshold
         if not jumping:
             self._alert_id = None
             return None
@@ -225,16 +227,16 @@ class CardBoard:
         if old is not None and old.count == r_compl:
             return None
         card = Card(id=self._alert_id, kind="complaint_alert",
-                    title=f"Complaints jumped: {r_compl} in the last {int(self.complaint_window_s)} s",
+                    title=f"Complaints jumped: {r_compl} in the last {int(self.config.complaint_window_s)} s",
                     body=f"{rate:.0%} of comments, against {baseline:.0%} before", count=r_compl,
                     intent="complaint", trend=round(rate / baseline, 2), samples=list(self._complaints),
                     priority=2000.0 + r_compl)
         return self._put(card, now)
 
     def _expire(self, now: float) -> None:
-        for sec in [s for s in self._seconds if s < now - self.complaint_baseline_s - 1]:
+        for sec in [s for s in self._seconds if s < now - self.config.complaint_baseline_s - 1]:
             del self._seconds[sec]
-        for card_id in [c.id for c in self.cards.values() if c.updated_at < now - self.card_ttl_s]:
+        for card_id in [c.id for c in self.cards.values() if c.updated_at < now - self.config.card_ttl_s]:
             del self.cards[card_id]
             self.done.discard(card_id)
 

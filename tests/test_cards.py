@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from live_fakes import FakeFinding, FakeGroup, FakeRec
 
-from assistant.cards import CardBoard
+from assistant.cards import BoardConfig, CardBoard
 
 
 @dataclass
@@ -26,7 +26,7 @@ class A:
 
 def test_purchase_surge_counts_distinct_viewers_per_link() -> None:
     """Seven viewers (one asking twice) wanting #2 within the window make "7 viewers want the link for #2"."""
-    board = CardBoard("r", surge_min_viewers=5)
+    board = CardBoard("r", BoardConfig(surge_min_viewers=5))
     batch = [A(i, f"u{i % 7}", "2号链接", "purchase", "p2") for i in range(8)]
     cards = board.update(Room(), batch, [], now=100.0)
     surge = next(c for c in cards if c.kind == "purchase_surge")
@@ -37,7 +37,7 @@ def test_purchase_surge_counts_distinct_viewers_per_link() -> None:
 
 def test_complaint_alert_fires_on_a_jump_not_on_a_steady_rate() -> None:
     """A steady 10% complaint rate raises nothing; a jump to 50% raises one alert that then updates."""
-    board = CardBoard("r", complaint_min=3)
+    board = CardBoard("r", BoardConfig(complaint_min=3))
     for t in range(0, 240, 10):
         batch = [A(t * 10 + i, f"u{i}", "差评" if i == 0 else "666", "complaint" if i == 0 else "chitchat")
                  for i in range(10)]
