@@ -21,6 +21,10 @@ from recsys.data import Interactions
 
 TASKS = ("next_basket", "cross_sell")
 METHODS = ("popularity", "repeat", "als", "item_knn", "cuecard")
+# what each task's target compares: (metric, the baselines whose best CueCard is set against)
+TARGETS = {"next_basket": ("ndcg", ("popularity", "repeat", "als", "item_knn")),
+           "cross_sell": ("hr", ("popularity", "als", "item_knn"))}
+POOLED = ("hr", "ndcg", "recall")
 
 
 def ranking_metrics(recommended: np.ndarray, relevant: np.ndarray, k: int) -> tuple[float, float, float]:
@@ -97,3 +101,52 @@ def default_methods(progress: bool = False, tune: bool = True,
         "item_knn": ItemKNNRecommender,
         "cuecard": lambda: BlendRecommender(blend_params, tune=tune, progress=progress),
     }
+
+
+def lift(results: dict[str, dict[str, Any]], task: str, method: str = "cuecard") -> float | None:
+    """`method`'s target metric ÷ the best baseline's on `task` (None when that best is 0 or absent)."""
+    metric, baselines = TARGETS[task]
+    scores = [results[task][b][metric] for b in baselines if b in results[task]]
+    best = max(scores, default=0.0)
+    if method not in results[task] or best <= 0:
+        return None
+    return float(results[task][method][metric] / best)
+
+
+def backtest(data: Interactions, factories: dict[str, Callable[[], Recommender]], folds: int, k: int = 10,
+             progress: bool = False, on_fit: Callable[[str], None] | None = None) -> list[dict[str, dict[str, Any]]]:
+    """The protocol repeated on earlier baskets: fold 1 is `evaluate(data)`, fold f first drops each
+    user's last f − 1 baskets and then holds out the one before them.
+
+    One held-out basket of a few hundred users moves a ratio by tenths; the spread over folds shows
+    how far a single split can be trusted. Stops early when no user has two baskets left.
+    """
+    if folds < 1:
+        raise ValueError(f"folds must be at least 1, got {folds}")
+    out: list[dict[str, dict[str, Any]]] = []
+    rest = data
+    for fold in range(folds):
+        if fold:
+            rest, _ = rest.split_last()
+        if not (np.diff(rest.user_ptr) >= 2).any():
+            break
+        label = _fold_label(on_fit, fold + 1) if on_fit is not None and folds > 1 else on_fit
+        out.append(evaluate(rest, factories, k, progress, label))
+    return out
+
+
+def _fold_label(on_fit: Callable[[str], None], fold: int) -> Callable[[str], None]:
+    return lambda name: on_fit(f"fold {fold}: {name}")
+
+
+def pooled(folds: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """HR/NDCG/Recall averaged over every evaluated user of every fold (each fold weighted by its users)."""
+    out: dict[str, dict[str, Any]] = {}
+    for task in TASKS:
+        out[task] = {}
+        for method in folds[0][task] if folds else []:
+            rows = [f[task][method] for f in folds]
+            users = sum(r["users"] for r in rows)
+            out[task][method] = {m: sum(r[m] * r["users"] for r in rows) / max(users, 1) for m in POOLED}
+            out[task][method]["users"] = users
+    return out

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from recsys.evaluate import evaluate, evaluate_task, ranking_metrics
+from recsys.evaluate import backtest, evaluate, evaluate_task, lift, pooled, ranking_metrics
 from recsys.popularity import PopularityRecommender
 from recsys.repeat import RepeatRecommender
 from recsys.synthetic import grouped, grouped_frame
@@ -44,6 +44,44 @@ def test_evaluate_runs_every_method_on_both_tasks() -> None:
     assert out["next_basket"]["repeat"]["ndcg"] > out["next_basket"]["popularity"]["ndcg"]
 
 
+def test_backtest_folds_are_the_protocol_one_basket_further_back() -> None:
+    """Fold 1 is `evaluate(data)`, fold 2 is `evaluate` on the data without each user's last basket;
+    with four baskets a user, only three folds have a basket to hold out and a history before it."""
+    data, _ = grouped()
+    methods = {"popularity": PopularityRecommender, "repeat": RepeatRecommender}
+    runs = backtest(data, methods, folds=5)
+    assert len(runs) == 3
+    assert runs[0] == evaluate(data, methods)
+    assert runs[1] == evaluate(data.split_last()[0], methods)
+    assert [r["next_basket"]["repeat"]["users"] for r in runs] == [data.n_users] * 3
+    with pytest.raises(ValueError, match="at least 1"):
+        backtest(data, methods, folds=0)
+
+
+def test_lift_is_cuecard_over_the_best_baseline_of_the_target() -> None:
+    """cross_sell compares HR with popularity/als/item_knn only; next_basket NDCG with every other method."""
+    def m(hr: float, ndcg: float) -> dict[str, float]:
+        return {"hr": hr, "ndcg": ndcg}
+    results = {"cross_sell": {"popularity": m(0.10, 0.0), "repeat": m(0.50, 0.0), "als": m(0.08, 0.0),
+                              "item_knn": m(0.04, 0.0), "cuecard": m(0.13, 0.0)},
+               "next_basket": {"popularity": m(0.0, 0.1), "repeat": m(0.0, 0.40), "als": m(0.0, 0.2),
+                               "item_knn": m(0.0, 0.2), "cuecard": m(0.0, 0.42)}}
+    assert lift(results, "cross_sell") == pytest.approx(1.3)  # repeat is not a cross-sell baseline
+    assert lift(results, "next_basket") == pytest.approx(1.05)
+    for name in ("popularity", "als", "item_knn"):
+        results["cross_sell"][name]["hr"] = 0.0
+    assert lift(results, "cross_sell") is None
+
+
+def test_pooled_weighs_each_fold_by_its_users() -> None:
+    """One fold of 1 user at HR 1 and one of 3 users at HR 0 pool to 0.25."""
+    def fold(hr: float, users: int) -> dict[str, dict[str, dict[str, float]]]:
+        met = {"hr": hr, "ndcg": hr / 2, "recall": hr / 4, "coverage": 0.5, "users": users}
+        return {"next_basket": {"cuecard": dict(met)}, "cross_sell": {"cuecard": dict(met)}}
+    out = pooled([fold(1.0, 1), fold(0.0, 3)])
+    assert out["cross_sell"]["cuecard"] == {"hr": 0.25, "ndcg": 0.125, "recall": 0.0625, "users": 4}
+
+
 @pytest.fixture
 def purchases_csv(tmp_path: Path) -> Path:
     frame, _ = grouped_frame()
@@ -61,6 +99,22 @@ def test_cli_eval_json(purchases_csv: Path) -> None:
     assert set(out) == {"next_basket", "cross_sell"}
     assert set(out["next_basket"]) == {"popularity", "repeat", "als", "item_knn", "cuecard"}
     assert set(out["next_basket"]["cuecard"]) == {"hr", "ndcg", "recall", "coverage"}
+
+
+def test_cli_eval_folds_json(purchases_csv: Path) -> None:
+    """`--folds 2 --json` adds both folds, the pooled means and cuecard's lift per fold to the plain object."""
+    result = CliRunner().invoke(app, ["recsys", "eval", "--purchases", str(purchases_csv), "--user-col", "customer",
+                                      "--item-col", "sku", "--basket-col", "order", "--order-col", "n",
+                                      "--folds", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(out) == {"next_basket", "cross_sell", "folds", "pooled", "lift"}
+    assert len(out["folds"]) == 2 and out["folds"][0]["next_basket"] == out["next_basket"]
+    for fold, ratio in zip(out["folds"], out["lift"]["next_basket"], strict=True):
+        best = max(fold["next_basket"][m]["ndcg"] for m in ("popularity", "repeat", "als", "item_knn"))
+        assert ratio == pytest.approx(fold["next_basket"]["cuecard"]["ndcg"] / best, abs=1e-3)
+    # every method is fitted on the folds' training parts: the pooled users are both folds' users
+    assert out["pooled"]["next_basket"]["cuecard"]["users"] == 200
 
 
 def test_cli_unknown_column_is_a_clear_error(purchases_csv: Path) -> None:

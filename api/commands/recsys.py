@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -82,20 +82,29 @@ def evaluate_cmd(
     user_col: UserCol = "user_id", item_col: ItemCol = "item_id", basket_col: BasketCol = None,
     order_col: OrderCol = None, time_col: TimeCol = None, quantity_col: QtyCol = None,
     k: Annotated[int, typer.Option("--k", help="Cut-off of the metrics.", min=1, max=1000)] = 10,
+    folds: Annotated[int, typer.Option(
+        "--folds", min=1, max=50,
+        help="Repeat the protocol on the N last baskets (fold 1 = the last) and show how much the "
+             "ratios to the best baseline move between them.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object {task: {method: metrics}}.")] = False,
 ) -> None:
     """Hold out each user's last basket, train every method on the rest, print HR/NDCG/Recall@K and coverage."""
-    from recsys.evaluate import default_methods, evaluate
+    from recsys.evaluate import backtest, default_methods, lift, pooled
 
     data, _ = _load(purchases, Columns(user_col, item_col, basket_col, order_col, time_col, quantity_col))
     if int((data.user_ptr[1:] - data.user_ptr[:-1] >= 2).sum()) == 0:
         raise InvalidInputError("no user has two baskets: nothing to hold out (check --basket-col / --order-col)")
     started = time.perf_counter()
-    results = evaluate(data, default_methods(progress=not as_json), k=k, progress=not as_json,
-                       on_fit=None if as_json else (lambda name: err.print(f"[dim]fitting {name}…[/]")))
+    runs = backtest(data, default_methods(progress=not as_json), folds, k=k, progress=not as_json,
+                    on_fit=None if as_json else (lambda name: err.print(f"[dim]fitting {name}…[/]")))
+    results = runs[0]
     if as_json:
-        print(json.dumps({task: {m: {key: round(v, 4) for key, v in met.items() if key != "users"}
-                                 for m, met in methods.items()} for task, methods in results.items()}))
+        out: dict[str, Any] = _rounded(results)
+        if folds > 1:  # only when asked: the plain object stays {task: {method: metrics}}
+            out["folds"] = [_rounded(r) for r in runs]
+            out["pooled"] = _rounded(pooled(runs), users=True)
+            out["lift"] = {task: [_round(lift(r, task)) for r in runs] for task in results}
+        print(json.dumps(out))
         return
     for task, methods in results.items():
         users = next(iter(methods.values()))["users"]
@@ -105,7 +114,45 @@ def evaluate_cmd(
         for name, m in methods.items():
             table.add_row(name, f"{m['hr']:.4f}", f"{m['ndcg']:.4f}", f"{m['recall']:.4f}", f"{m['coverage']:.4f}")
         Console().print(table)
+    if folds > 1:
+        Console().print(_lift_table(runs, pooled(runs), k))
+        if len(runs) < folds:
+            err.print(f"[yellow]only {len(runs)} folds: no user has more baskets to hold out[/]")
     err.print(f"[dim]{time.perf_counter() - started:.1f} s[/]")
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None else round(v, 4)
+
+
+def _rounded(results: dict[str, dict[str, Any]], users: bool = False) -> dict[str, Any]:
+    """Metrics to 4 places; the users evaluated only with `users` (the plain object has none)."""
+    return {task: {m: {key: v if key == "users" else round(v, 4) for key, v in met.items()
+                       if users or key != "users"} for m, met in methods.items()}
+            for task, methods in results.items()}
+
+
+def _lift_table(runs: list[dict[str, dict[str, Any]]], total: dict[str, dict[str, Any]], k: int) -> Table:
+    """cuecard ÷ the best baseline per fold, as the targets compare them, and over all folds pooled."""
+    from recsys.evaluate import TARGETS, lift
+
+    table = Table(title=f"cuecard ÷ best baseline, fold by fold (@{k})")
+    table.add_column("fold", justify="left")
+    for task, (metric, _) in TARGETS.items():
+        table.add_column(f"{task} {metric.upper()}", justify="right")
+        table.add_column("users", justify="right")
+
+    def cells(results: dict[str, dict[str, Any]]) -> list[str]:
+        row = []
+        for task in TARGETS:
+            ratio = lift(results, task)
+            row += ["–" if ratio is None else f"{ratio:.3f}×", str(results[task]["cuecard"]["users"])]
+        return row
+
+    for i, r in enumerate(runs, 1):
+        table.add_row(f"{i}" + (" (last basket)" if i == 1 else ""), *cells(r))
+    table.add_row("pooled", *cells(total))
+    return table
 
 
 @app.command()
