@@ -1,4 +1,5 @@
-"""Routes for comment understanding: classify a batch of texts, see a room's question groups."""
+"""Routes for comment understanding: classify a batch of texts, see a room's question groups, and
+swap in a retrained model (admin)."""
 
 from __future__ import annotations
 
