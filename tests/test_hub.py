@@ -12,6 +12,7 @@ import pytest
 from live_fakes import FakeAnswerer, FakeCompliance, FakePipeline, FakeRecommender, seed_room
 
 from api.live.hub import Hub, LiveConfig
+from assistant.cards import BoardConfig
 from knowledge.errors import NotFoundError, OverloadedError
 from knowledge.store import CommentIn
 
@@ -103,6 +104,27 @@ async def test_question_group_card_reaches_every_host(store: Any) -> None:
             assert (card["title"], card["count"], card["link"], card["product_id"]) == ("多少钱", 2, 1, "p1")
             assert live["upto_seq"] == stored[-1].seq
         assert a.of("hello")[0]["lineup"] == ["p1", "p2", "p3"]
+    finally:
+        await hub.stop()
+
+
+async def test_card_thresholds_come_from_the_hub_config(store: Any) -> None:
+    """With `min_group_count` 3 the same two questions make no card; the third viewer's makes one of 3."""
+    seed_room(store)
+    hub = Hub(store, pipeline=FakePipeline(), config=LiveConfig(board=BoardConfig(min_group_count=3)))
+    await hub.start()
+    host = Client()
+    try:
+        await connect(hub, "r1", "host", host)
+        await hub.ingest("r1", comments("多少钱", "多少钱"))
+        await hub.ingest("r1", comments("666", start=10))
+        await host.wait_for(lambda c: hub.counters.get("analysed", 0) >= 3)  # all three went through the board
+        assert not [c for c in hub.rooms["r1"].board.cards.values() if c.kind == "question_group"]
+        assert not [m for m in host.of("cards") if not m["snapshot"]]
+        await hub.ingest("r1", comments("多少钱", start=20))
+        await host.wait_for(lambda c: any(not m["snapshot"] for m in c.of("cards")))
+        card = [m for m in host.of("cards") if not m["snapshot"]][0]["cards"][0]
+        assert (card["kind"], card["count"]) == ("question_group", 3)
     finally:
         await hub.stop()
 

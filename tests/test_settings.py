@@ -27,6 +27,16 @@ def test_environment_prefix_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert s.resolved_database_url == f"sqlite:///{(tmp_path / 'cuecard.db').resolve()}"
 
 
+def test_card_thresholds_from_nested_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CUECARD_CARDS__<FIELD> sets one card threshold and keeps the others; a bad value is refused."""
+    monkeypatch.setenv("CUECARD_CARDS__SURGE_MIN_VIEWERS", "12")
+    s = Settings(_env_file=None)
+    assert s.cards.surge_min_viewers == 12 and s.cards.min_group_count == 2
+    monkeypatch.setenv("CUECARD_CARDS__SURGE_MIN_VIEWERS", "many")
+    with pytest.raises(ValidationError, match="surge_min_viewers"):
+        Settings(_env_file=None)
+
+
 def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An optional .env file sets values too."""
     monkeypatch.delenv("CUECARD_HOST", raising=False)

@@ -15,7 +15,7 @@ def build_hub(services: Any) -> Hub:
     s = services.settings
     config = LiveConfig(queue_size=s.subscriber_queue_size, max_backlog=s.live_max_backlog,
                         batch_max=s.live_batch_max, replay_max=s.live_replay_max,
-                        pitch_interval_s=s.live_pitch_interval_s)
+                        pitch_interval_s=s.live_pitch_interval_s, board=s.cards)
     return Hub(services.store, pipeline=services.pipeline, answerer=services.answerer,
                compliance=services.compliance, recommender=services.recommender, config=config,
                auth=ApiKeys.from_settings(s))

@@ -107,7 +107,8 @@ class Hub:
                 if room_id not in self.rooms:
                     state = await asyncio.to_thread(RoomState.load, self.store, room_id)
                     last = await asyncio.to_thread(self.store.last_comment_seq, room_id)
-                    live = LiveRoom(state=state, board=CardBoard(room_id), last_seq=last)
+                    live = LiveRoom(state=state, board=CardBoard(room_id, self.config.board),
+                                    last_seq=last)
                     live.tasks.append(asyncio.create_task(self._analyzer(live), name=f"analyzer-{room_id}"))
                     self.rooms[room_id] = live
         finally:

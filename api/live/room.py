@@ -10,7 +10,7 @@ from typing import Any
 
 from api.live import protocol as p
 from api.live.subscriber import Subscriber
-from assistant.cards import Card, CardBoard
+from assistant.cards import BoardConfig, Card, CardBoard
 from knowledge.room import RoomState
 from knowledge.store import StoredComment
 
@@ -27,6 +27,7 @@ class LiveConfig:
     pitch_interval_s: float = 15.0
     answer_cache_size: int = 2048
     max_answer_backlog: int = 2000  # questions waiting for answers before the oldest are dropped
+    board: BoardConfig = field(default_factory=BoardConfig)  # every room's card thresholds
 
 
 @dataclass
