@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from assistant.groups import QuestionGroup
+
 # Intents a customer-service bot can answer from the knowledge base; other intents never get answers.
 ANSWERABLE_INTENTS = frozenset({"price", "promotion", "shipping", "stock", "product_info", "after_sales"})
 CARD_KINDS = ("question_group", "purchase_surge", "complaint_alert", "compliance_warning", "pitch_next")
@@ -28,18 +30,6 @@ class AnalysisLike(Protocol):
     text: str
     top_intent: str
     product_id: str | None
-
-
-class GroupLike(Protocol):
-    """The fields of `assistant.pipeline.QuestionGroup` the board reads."""
-
-    id: str
-    intent: str
-    representative: str
-    count: int
-    product_ids: list[str]
-    trend: float
-    samples: list[str]
 
 
 class RoomLike(Protocol):
@@ -119,7 +109,7 @@ class CardBoard:
         self._group_seen: dict[str, int] = {}
 
     # ---- one batch ----
-    def update(self, room: RoomLike, analyses: Sequence[AnalysisLike], groups: Iterable[GroupLike],
+    def update(self, room: RoomLike, analyses: Sequence[AnalysisLike], groups: Iterable[QuestionGroup],
                now: float | None = None) -> list[Card]:
         """Fold a batch of analyses and the room's current groups in; return the cards that changed."""
         now = time.time() if now is None else now
@@ -157,7 +147,7 @@ class CardBoard:
         self.cards[card.id] = card
         return card
 
-    def _group_cards(self, room: RoomLike, groups: Iterable[GroupLike], now: float) -> list[Card]:
+    def _group_cards(self, room: RoomLike, groups: Iterable[QuestionGroup], now: float) -> list[Card]:
         out = []
         for g in groups:
             # Purchase and complaint groups are covered by surge and complaint cards.

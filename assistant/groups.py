@@ -29,8 +29,7 @@ MAX_GROUPS_PER_ROOM = 400
 class QuestionGroup:
     """A live question group as the teleprompter shows it."""
 
-    id: str
-    room_id: str
+    id: str  # "<room id>:g<n>"
     intent: str
     representative: str
     count: int
@@ -183,11 +182,11 @@ class QuestionGroups:
                 return []
             now = room.latest_ts if now is None else now
             self._expire(room, now)
-            out = [self._public(room_id, g, now) for gs in room.groups.values() for g in gs if g.members]
+            out = [self._public(g, now) for gs in room.groups.values() for g in gs if g.members]
         out.sort(key=lambda g: (-g.count, -g.last_ts))
         return out
 
-    def _public(self, room_id: str, group: _Group, now: float) -> QuestionGroup:
+    def _public(self, group: _Group, now: float) -> QuestionGroup:
         count = len(group.members)
         quarter_start = now - self.window_s / 4
         # Members arrive in time order, so the recent quarter is a run at the right end: walk only that
@@ -200,7 +199,7 @@ class QuestionGroups:
         # The most asked wording reads best on a teleprompter; ties go to the shorter text.
         ranked = sorted(group.texts.items(), key=lambda kv: (-kv[1], len(kv[0])))
         return QuestionGroup(
-            id=group.id, room_id=room_id, intent=group.intent, representative=ranked[0][0], count=count,
+            id=group.id, intent=group.intent, representative=ranked[0][0], count=count,
             product_ids=[pid for pid, _ in group.products.most_common()],
             first_ts=group.members[0][0], last_ts=group.members[-1][0],
             trend=round(recent / (count / 4), 3),

@@ -40,7 +40,7 @@ class FakePipeline:
                 group_id = f"g-{intent}-{c.text}"
                 g = groups.get(group_id)
                 if g is None:
-                    g = groups[group_id] = FakeGroup(group_id, room.room_id, intent, c.text, 0,
+                    g = groups[group_id] = FakeGroup(group_id, intent, c.text, 0,
                                                      [product] if product else [], time.time(), time.time(), 1.0, [])
                 g.count += 1
                 g.samples = (g.samples + [c.text])[-3:]

@@ -52,10 +52,10 @@ def test_complaint_alert_fires_on_a_jump_not_on_a_steady_rate() -> None:
 def test_group_cards_need_two_askers_and_sort_biggest_first() -> None:
     """A single question makes no card, nor does a purchase group; groups are ordered by count."""
     board = CardBoard("r")
-    g1 = FakeGroup("g1", "r", "price", "多少钱", 5, ["p2"], 0, 0, 1.0, [])
-    g2 = FakeGroup("g2", "r", "shipping", "包邮吗", 2, [], 0, 0, 1.0, [])
-    g3 = FakeGroup("g3", "r", "stock", "有货吗", 1, [], 0, 0, 1.0, [])
-    g4 = FakeGroup("g4", "r", "purchase", "上车了", 9, [], 0, 0, 1.0, [])
+    g1 = FakeGroup("g1", "price", "多少钱", 5, ["p2"], 0, 0, 1.0, [])
+    g2 = FakeGroup("g2", "shipping", "包邮吗", 2, [], 0, 0, 1.0, [])
+    g3 = FakeGroup("g3", "stock", "有货吗", 1, [], 0, 0, 1.0, [])
+    g4 = FakeGroup("g4", "purchase", "上车了", 9, [], 0, 0, 1.0, [])
     cards = board.update(Room(), [], [g2, g1, g3, g4], now=1.0)
     assert sorted(c.id for c in cards) == ["group:g1", "group:g2"]
     assert [c.id for c in board.live_cards()] == ["group:g1", "group:g2"]
@@ -70,7 +70,7 @@ def test_group_cards_need_two_askers_and_sort_biggest_first() -> None:
 def test_talking_point_with_findings_adds_a_compliance_warning() -> None:
     """A talking point with a banned term is attached and flagged with the rule's suggestion."""
     board = CardBoard("r")
-    board.update(Room(), [], [FakeGroup("g1", "r", "product_info", "效果好吗", 2, ["p1"], 0, 0, 1.0, [])], now=1.0)
+    board.update(Room(), [], [FakeGroup("g1", "product_info", "效果好吗", 2, ["p1"], 0, 0, 1.0, [])], now=1.0)
     cards = board.set_talking_point("g1", "全网最低价", [FakeFinding(2, 3, "最", "absolute_claim", "换成“很”")], now=2.0)
     assert [c.kind for c in cards] == ["question_group", "compliance_warning"]
     assert cards[0].talking_point == "全网最低价" and cards[1].items[0]["suggestion"] == "换成“很”"

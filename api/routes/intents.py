@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep
 from api.live.auth import require
+from assistant.groups import QuestionGroup
 from assistant.normalize import normalize
 from knowledge.errors import ModelLoadError, NotFoundError
 
@@ -33,20 +34,6 @@ class IntentPublic(BaseModel):
     source: str  # "fast" | "model" | "rejected"
 
 
-class GroupPublic(BaseModel):
-    """A live question group of a room."""
-
-    id: str
-    intent: str
-    representative: str
-    count: int
-    product_ids: list[str]
-    first_ts: float
-    last_ts: float
-    trend: float
-    samples: list[str]
-
-
 def _pipeline(services: ServicesDep):  # type: ignore[no-untyped-def]
     if services.pipeline is None:
         raise ModelLoadError("comment understanding is not loaded in this server")
@@ -69,12 +56,13 @@ async def labels(services: ServicesDep) -> dict[str, object]:
     return {"labels": pipeline.classifier.labels, "version": pipeline.classifier.version}
 
 
-@router.get("/groups/{room_id}", response_model=list[GroupPublic])
-async def groups(room_id: str, services: ServicesDep, now: float | None = None) -> list[GroupPublic]:
-    """A room's live question groups, biggest first (`now` in stream seconds; default: latest comment)."""
-    pipeline = _pipeline(services)
-    return [GroupPublic(**{k: v for k, v in vars(g).items() if k != "room_id"})
-            for g in pipeline.groups(room_id, now)]
+@router.get("/groups/{room_id}", response_model=list[QuestionGroup])
+def groups(room_id: str, services: ServicesDep, now: float | None = None) -> list[QuestionGroup]:
+    """A room's live question groups, biggest first (`now` in stream seconds; default: latest comment).
+
+    A plain `def`: expiring and sorting the groups runs in the thread pool, not on the event loop.
+    """
+    return _pipeline(services).groups(room_id, now)
 
 
 @router.post("/model/reload", dependencies=[require("admin")])
