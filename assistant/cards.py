@@ -287,15 +287,6 @@ class CardBoard:
         cards = [c for c in self.cards.values() if c.id not in self.done]
         return sorted(cards, key=lambda c: (-c.priority, -c.updated_at))
 
-    def room_interest(self) -> dict[str, float]:
-        """Product id → weight from the live question-group and surge cards, for the recommender."""
-        interest: Counter[str] = Counter()
-        for c in self.cards.values():
-            if c.product_id and c.kind in ("question_group", "purchase_surge"):
-                interest[c.product_id] += c.count
-        total = sum(interest.values()) or 1
-        return {pid: n / total for pid, n in interest.items()}
-
     def stats(self, after: int, upto: int) -> dict[str, Any]:
         """Comments, intents and complaint rate of the whole seconds in (`after`, `upto`], for the dashboard."""
         total = complaints = 0

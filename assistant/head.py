@@ -23,11 +23,13 @@ from scipy import sparse
 from assistant.errors import IntentModelError
 from assistant.labelled import evaluate
 from assistant.sentiment import N_COLUMNS as N_SENTIMENT
+from assistant.sentiment import (
+    N_FEATURES as N_CHAR_FEATURES,  # one hashed block serves the head and the scorer
+)
+from assistant.sentiment import NGRAMS as CHAR_NGRAMS
 from assistant.sentiment import SentimentScorer, columns, default_scorer, hashed
 
 HEAD_FORMAT = 2  # 2: sentiment columns between the embedding and the char block
-N_CHAR_FEATURES = 2**16  # the sentiment scorer reads this same hashed block (see assistant/sentiment.py)
-CHAR_NGRAMS = (1, 3)
 EMB_SCALE = 1.0  # embedding rows are unit length; the char block is l2-normalised too
 THRESHOLD_GRID = np.round(np.arange(0.10, 0.91, 0.025), 3)
 

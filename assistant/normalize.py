@@ -9,27 +9,23 @@ and homophones viewers type in a hurry (v/vx/薇 → 微信, "99米" → "99元"
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from opencc import OpenCC
 
 MAX_CHARS = 2000  # longer than any platform allows a comment: a flood, not a question
 CLASSIFY_CHARS = 200  # what the classifier reads of a long comment; intent sits at the start
 
-_converter_lock = threading.Lock()
-_converter: OpenCC | None = None
+@cache
+def _converter() -> OpenCC:
+    """One shared OpenCC converter, built on first use."""
+    return OpenCC("t2s")
 
 
 def _t2s(text: str) -> str:
-    """Traditional → Simplified with one shared OpenCC converter (built on first use)."""
-    global _converter
-    if _converter is None:
-        with _converter_lock:
-            if _converter is None:
-                _converter = OpenCC("t2s")
-    return _converter.convert(text)
+    """Traditional → Simplified."""
+    return _converter().convert(text)
 
 
 # Pictographs, dingbats, symbols, variation selectors and zero-width joiners: one "emoji" class.

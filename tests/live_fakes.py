@@ -48,6 +48,9 @@ class FakePipeline:
                                     {intent: 0.9}, intent, product, group_id, None))
         return out
 
+    def room_interest(self, room_id: str, now: float | None = None) -> dict[str, float]:
+        return {}  # FakeRecommender.pitch_next pitches the line-up in order, whatever the interest
+
     def groups(self, room_id: str, now: float | None = None) -> list[FakeGroup]:
         return sorted(self.groups_by_room.get(room_id, {}).values(), key=lambda g: -g.count)
 

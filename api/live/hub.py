@@ -300,11 +300,7 @@ class Hub:
 
     async def _pitch(self, live: LiveRoom) -> None:
         def work() -> Card | None:
-            if hasattr(self.pipeline, "room_interest"):  # the groups' own view: every live question counts
-                interest = self.pipeline.room_interest(live.room_id)
-            else:
-                with live.lock:
-                    interest = live.board.room_interest()
+            interest = self.pipeline.room_interest(live.room_id)  # every live question counts
             recs = self.recommender.pitch_next(live.state, room_interest=interest, k=3)
             with live.lock:
                 return live.board.pitch_next(recs, live.state)
