@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from assistant.intents import MODEL_KIND, train_classifier
 from assistant.labelled import Example
-from assistant.pipeline import CommentAnalysis, CommentPipeline, build_pipeline
+from assistant.pipeline import CommentPipeline, build_pipeline
 from knowledge.embedder import HashingEmbedder
 from knowledge.room import RoomState
 from knowledge.store import CommentIn, Store, StoredComment
@@ -127,11 +128,14 @@ def test_spam_fast_path_in_the_pipeline(pipeline: CommentPipeline, room: RoomSta
 
 
 def test_analysis_is_json_ready(pipeline: CommentPipeline, room: RoomState) -> None:
-    """`as_dict` has every interface field and stores in the comments table."""
+    """`as_dict` holds the comment and what was understood of it, and survives a JSON round trip."""
     (a,) = pipeline.process(room, comments("多少钱"))
-    assert isinstance(a, CommentAnalysis)
-    assert set(a.as_dict()) == {"seq", "comment_id", "user_id", "text", "normalized", "ts", "intents",
-                                "top_intent", "product_id", "group_id", "rejected"}
+    out = json.loads(json.dumps(a.as_dict(), ensure_ascii=False))
+    assert {k: out[k] for k in ("seq", "comment_id", "user_id", "text", "normalized", "ts", "top_intent",
+                                "product_id", "rejected")} == {
+        "seq": 1, "comment_id": "c1", "user_id": "u0", "text": "多少钱", "normalized": "多少钱", "ts": 100.0,
+        "top_intent": "price", "product_id": "p1", "rejected": None}
+    assert set(out["intents"]) == {"price"} and out["group_id"].startswith("r1:g")
 
 
 def test_new_model_clears_what_was_understood(pipeline: CommentPipeline, room: RoomState,

@@ -68,11 +68,13 @@ def test_previous_means_the_one_on_stage_before(room: RoomState) -> None:
 
 
 def test_type_named_after_switch_resolves_by_type(room: RoomState) -> None:
-    """"刚才那个面霜" names the cream even after the host moved on to another product."""
+    """"刚才那个面霜" names the cream even two products later, when "刚才那个" alone means another one."""
     resolver = ReferenceResolver()
-    room.on_stage = "p1"
-    resolver.observe(room)
+    for on_stage in ("p1", "p2"):
+        room.on_stage = on_stage
+        resolver.observe(room)
     room.on_stage = "p5"
+    assert resolver.resolve(normalize("刚才那个还有吗"), room, "stock") == "p2"
     assert resolver.resolve(normalize("刚才那个面霜多少钱"), room, "price") == "p1"
 
 
@@ -93,5 +95,5 @@ def test_line_up_change_is_picked_up(room: RoomState) -> None:
 
 def test_empty_line_up(room: RoomState) -> None:
     """With no line-up, product questions still mean the stage and nothing raises."""
-    empty = RoomState("r3", lineup=[], on_stage=None)
-    assert ReferenceResolver().resolve("2号多少钱", empty, "price") is None
+    empty = RoomState("r3", lineup=[], on_stage="p9")
+    assert ReferenceResolver().resolve("2号多少钱", empty, "price") == "p9"
