@@ -21,11 +21,10 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from typing import Any
 
 from api.live import protocol as p
-from api.live.room import LiveConfig, LiveRoom, answer_item, public_comment
+from api.live.room import LiveConfig, LiveRoom, answer_item, card_model, public_comment
 from api.live.subscriber import Close, Send, Subscriber
 from api.live.writer import CommentWriter
 from assistant.cards import ANSWERABLE_INTENTS, Card, CardBoard
@@ -35,10 +34,6 @@ from knowledge.room import RoomState
 from knowledge.store import CommentIn, Store, StoredComment
 
 log = logging.getLogger("cuecard.live")
-
-
-def _card_model(card: Card) -> p.Card:
-    return p.Card.model_validate(asdict(card))
 
 
 class Hub:
@@ -183,7 +178,7 @@ class Hub:
                 upto = batch[-1].seq
                 self.counters["analysed"] += len(batch)
                 if cards:
-                    frame = p.encode(p.CardsMsg(upto_seq=upto, cards=[_card_model(c) for c in cards]))
+                    frame = p.encode(p.CardsMsg(upto_seq=upto, cards=[card_model(c) for c in cards]))
                     self._broadcast(live, ("host",), frame)
                 self._record(analyses)
                 self._after_batch(live, analyses, cards, upto)
@@ -253,7 +248,7 @@ class Hub:
                     self._broadcast(live, ("bot",), p.encode(p.AnswersMsg(upto_seq=upto, answers=items)))
                 if cards:
                     self._broadcast(live, ("host",), p.encode(p.CardsMsg(upto_seq=upto,
-                                                                         cards=[_card_model(c) for c in cards])))
+                                                                         cards=[card_model(c) for c in cards])))
         finally:
             live.answering = False
 
@@ -310,7 +305,7 @@ class Hub:
             log.exception("pitch-next failed in room %s", live.room_id)
             return
         if card is not None:
-            self._broadcast(live, ("host",), p.encode(p.CardsMsg(upto_seq=live.last_seq, cards=[_card_model(card)])))
+            self._broadcast(live, ("host",), p.encode(p.CardsMsg(upto_seq=live.last_seq, cards=[card_model(card)])))
 
     async def ask(self, room_id: str | None, question: str, product_id: str | None = None) -> p.AnswerItem:
         """Answer one question on demand (off the event loop); NotFoundError for an unknown room."""
@@ -363,7 +358,7 @@ class Hub:
         if sub.role == "host":
             with live.lock:
                 cards = live.board.live_cards()
-            yield p.encode(p.CardsMsg(upto_seq=live.last_seq, cards=[_card_model(c) for c in cards], snapshot=True))
+            yield p.encode(p.CardsMsg(upto_seq=live.last_seq, cards=[card_model(c) for c in cards], snapshot=True))
             self._maybe_pitch(live)
 
     async def _replay(self, live: LiveRoom, since: int) -> AsyncIterator[str]:

@@ -62,6 +62,11 @@ def answer_item(ans: Any, *, question: str, **where: Any) -> p.AnswerItem:
                         reason=str(ans.reason), **where)
 
 
+def card_model(card: Card) -> p.Card:
+    """A board card as the protocol sends it (pydantic copies its lists: nothing is shared with the board)."""
+    return p.Card.model_validate(card.__dict__)
+
+
 def public_comment(row: dict[str, Any]) -> dict[str, Any]:
     keys = ("seq", "comment_id", "user_id", "text", "ts", "platform", "analysis")
     return {k: row.get(k) for k in keys}

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServicesDep
 from api.live import protocol as p
-from api.live.auth import keys_of, require
+from api.live.auth import require
 from api.live.hub import Hub
+from api.live.room import card_model, public_comment
 from api.live.subscriber import TokenBucket
 from knowledge.errors import InvalidInputError, NotFoundError
 from knowledge.room import RoomState
@@ -133,15 +134,17 @@ async def set_on_stage(room_id: str, body: OnStage, services: ServicesDep) -> Ro
     return _public(await asyncio.to_thread(services.store.get_room, room_id))
 
 
-@router.post("/rooms/{room_id}/comments", response_model=Ack, dependencies=[require("ingest")],
+@router.post("/rooms/{room_id}/comments", response_model=Ack,
              responses={429: {"description": "the room's analysis backlog is full, or this key floods; retry"},
                         413: {"description": "body over `max_message_bytes` (counted as it streams in)"}})
-async def post_comments(room_id: str, body: CommentBatch, request: Request, services: ServicesDep) -> Ack:
+async def post_comments(room_id: str, body: CommentBatch, services: ServicesDep,
+                        role: str = require("ingest")) -> Ack:
     """Store a batch of comments (idempotent on comment id) and acknowledge with sequence numbers."""
     hub = _hub(services)
-    key = keys_of(request.app).role_of(request.headers.get("x-api-key") or request.query_params.get("key")) or "?"
-    bucket = services.extras.setdefault(f"rest_bucket:{key}", TokenBucket(
-        services.settings.ingest_comments_per_s, 2 * services.settings.ingest_comments_per_s))
+    bucket = services.extras.get(f"rest_bucket:{role}")  # one bucket per key role, made on first use
+    if bucket is None:
+        rate = services.settings.ingest_comments_per_s
+        bucket = services.extras.setdefault(f"rest_bucket:{role}", TokenBucket(rate, 2 * rate))
     if not bucket.take(len(body.comments)):
         raise HTTPException(429, detail="too many comments from this key; slow down", headers={"Retry-After": "1"})
     stored = await hub.ingest(room_id, [c.to_comment_in() for c in body.comments])
@@ -155,7 +158,7 @@ async def list_comments(room_id: str, services: ServicesDep, since: Annotated[in
     """Stored comments after `since`, with what was understood of them (the REST form of a replay)."""
     await asyncio.to_thread(services.store.get_room, room_id)
     rows = await asyncio.to_thread(services.store.comments_since, room_id, since, limit)
-    return [{k: r[k] for k in ("seq", "comment_id", "user_id", "text", "ts", "platform", "analysis")} for r in rows]
+    return [public_comment(r) for r in rows]
 
 
 @router.get("/rooms/{room_id}/cards", response_model=list[p.Card], dependencies=[require("host")])
@@ -164,7 +167,7 @@ async def list_cards(room_id: str, services: ServicesDep) -> list[p.Card]:
     live = await _hub(services).room(room_id)
     with live.lock:
         cards = live.board.live_cards()
-    return [p.Card.model_validate(c.__dict__) for c in cards]
+    return [card_model(c) for c in cards]
 
 
 @router.post("/rooms/{room_id}/cards/{card_id}/done", status_code=204, dependencies=[require("host")])
