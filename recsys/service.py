@@ -120,11 +120,15 @@ class RecommendationService:
     # ---- catalogue ----
     def products(self) -> dict[str, dict[str, Any]]:
         """Catalogue rows by id, re-read at most every `catalog_ttl_s` seconds."""
-        loaded_at, rows = self._catalog
-        if time.monotonic() - loaded_at > self.catalog_ttl_s:
+        rows = self._catalog[1]
+        if not self.catalog_fresh():
             rows = {p["id"]: p for p in self.store.list_products()}
             self._catalog = (time.monotonic(), rows)
         return rows
+
+    def catalog_fresh(self) -> bool:
+        """Whether `products()` would answer from memory now (no store read)."""
+        return time.monotonic() - self._catalog[0] <= self.catalog_ttl_s
 
     def invalidate_catalog(self) -> None:
         """Forget the cached catalogue (after a stock or product change)."""

@@ -2,8 +2,9 @@
 
 `GET /recommendations` and `GET /products/{id}/related` are public (the widget runs on public
 shop pages and they reveal no purchase); `POST /purchases` needs an ingest key; model reload and
-retraining need the admin key. Model work runs in FastAPI's thread pool (sync routes), never on
-the event loop.
+retraining need the admin key. Model work runs in FastAPI's thread pool (sync routes); the one
+exception is `GET /recommendations` without a room while the catalogue is cached, a sub-millisecond
+numpy call that costs less inline than a thread hop.
 """
 
 from __future__ import annotations
@@ -108,10 +109,10 @@ async def recommendations(user_id: Annotated[str | None, Query(max_length=128)] 
         recs = service.recommend(user_id or "", k=k, room=room, room_interest=interest)
         return _listing(user_id, room_id, None if known else "popular", service.version, recs)
 
-    if room_id:
-        return await run_in_threadpool(answer)  # reads the room from the store: off the event loop
-    # Without a room the answer is a sub-millisecond numpy call: cheaper inline than the hop to a
-    # worker thread and back, whose GIL hand-offs dominate latency under load (bench/recs_serving.py).
+    if room_id or not service.catalog_fresh():
+        return await run_in_threadpool(answer)  # reads the room or the catalogue from the store: off the loop
+    # Otherwise the answer is a sub-millisecond numpy call: cheaper inline than the hop to a worker
+    # thread and back, whose GIL hand-offs dominate latency under load (bench/recs_serving.py).
     return answer()
 
 
