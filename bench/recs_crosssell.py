@@ -58,8 +58,13 @@ def tifu_vectors(train: Interactions, decay: float = 0.9) -> np.ndarray:
 def candidates(train: Interactions) -> dict[str, Scorer]:
     """Every candidate's scorer, fitted on one fold's training part."""
     blend = BlendRecommender(BlendParams()).fit_parts(train)
-    eases = {reg: EASERecommender(reg, 6000, 256).fit(train) for reg in (50.0, 150.0, 300.0)}
-    alss = [ALSRecommender(64, 0.01, 1.0, 15, "bm25", random_state=42 + s).fit(train) for s in range(5)]
+    p = blend.params
+    # the blend's own EASE (λ 150) and ALS (seed 42) are reused, not fitted again
+    eases = {reg: EASERecommender(reg, p.ease_max_items, p.ease_neighbours).fit(train) for reg in (50.0, 300.0)}
+    eases[p.ease_regularization] = blend.ease
+    alss = [blend.als] + [ALSRecommender(p.als_factors, p.als_regularization, p.als_alpha, p.als_iterations,
+                                         p.als_weighting, random_state=blend.als.random_state + s).fit(train)
+                          for s in range(1, 5)]
     pop = blend.popularity.counts.astype(np.float64)
     trial = trial_counts(train).astype(np.float64) + 1e-6 * pop
     tifu = tifu_vectors(train)
@@ -108,7 +113,7 @@ def hits(train: Interactions, held: dict[int, np.ndarray], scorers: dict[str, Sc
         if not len(new):
             continue
         for name, scorer in scorers.items():
-            s = scorer(u, history).astype(np.float64).copy()
+            s = scorer(u, history).astype(np.float64)  # a copy: safe to mask
             s[bought] = -np.inf
             top = np.argpartition(-s, k)[:k]
             out[name].append(bool(np.isin(top[np.isfinite(s[top])], new).any()))

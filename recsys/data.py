@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from scipy import sparse
 
 from recsys.errors import PurchaseDataError, UnknownColumnError
@@ -77,7 +78,7 @@ def read_purchases(path: Path | str, columns: Columns) -> tuple[pd.DataFrame, Lo
     wanted = columns.named()
     parquet = path.suffix.lower() in (".parquet", ".pq")
     try:
-        header = (list(pd.read_parquet(path).columns) if parquet
+        header = (list(pq.read_schema(path).names) if parquet
                   else list(pd.read_csv(path, nrows=0, encoding_errors="replace").columns))
     except Exception as exc:  # pandas/pyarrow raise many types for an unreadable file
         raise PurchaseDataError(f"cannot read {path.name}: {exc}") from exc
@@ -124,8 +125,9 @@ def canonical_frame(raw: pd.DataFrame, columns: Columns) -> tuple[pd.DataFrame, 
     """Clean a raw frame named by `columns` into `user, item, basket, seq, quantity` (see module doc)."""
     report = LoadReport(rows=len(raw))
     named = columns.named()
-    report.duplicates = int(raw.duplicated(subset=list(dict.fromkeys(named.values()))).sum())
-    raw = raw.drop_duplicates(subset=list(dict.fromkeys(named.values())))
+    duplicate = raw.duplicated(subset=list(dict.fromkeys(named.values())))
+    report.duplicates = int(duplicate.sum())
+    raw = raw[~duplicate]
     user = raw[columns.user].astype("string").str.strip()
     item = raw[columns.item].astype("string").str.strip()
     ok = user.notna() & item.notna() & (user != "") & (item != "")

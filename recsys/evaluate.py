@@ -72,7 +72,13 @@ def evaluate_task(model: Recommender, train: Interactions, held: dict[int, np.nd
 def evaluate(data: Interactions, factories: dict[str, Callable[[], Recommender]], k: int = 10,
              progress: bool = False, on_fit: Callable[[str], None] | None = None) -> dict[str, dict[str, Any]]:
     """Split off each user's last basket, fit every method on the rest, and score both tasks."""
-    train, held = data.split_last()
+    return evaluate_split(*data.split_last(), factories, k, progress, on_fit)
+
+
+def evaluate_split(train: Interactions, held: dict[int, np.ndarray], factories: dict[str, Callable[[], Recommender]],
+                   k: int = 10, progress: bool = False,
+                   on_fit: Callable[[str], None] | None = None) -> dict[str, dict[str, Any]]:
+    """Fit every method on `train` and score both tasks on the `held` baskets."""
     out: dict[str, dict[str, Any]] = {task: {} for task in TASKS}
     for name, factory in factories.items():
         if on_fit:
@@ -126,12 +132,12 @@ def backtest(data: Interactions, factories: dict[str, Callable[[], Recommender]]
     out: list[dict[str, dict[str, Any]]] = []
     rest = data
     for fold in range(folds):
-        if fold:
-            rest, _ = rest.split_last()
-        if not (np.diff(rest.user_ptr) >= 2).any():
+        train, held = rest.split_last()
+        if not held:  # nobody has two baskets left
             break
         label = _fold_label(on_fit, fold + 1) if on_fit is not None and folds > 1 else on_fit
-        out.append(evaluate(rest, factories, k, progress, label))
+        out.append(evaluate_split(train, held, factories, k, progress, label))
+        rest = train
     return out
 
 

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from recsys.als import ALSRecommender
 from recsys.base import top_k
+from recsys.blend import scaled
 from recsys.data import Interactions
 from recsys.ease import EASERecommender
 from recsys.evaluate import ranking_metrics
@@ -35,11 +36,6 @@ GRID_EXPLORE = (0.02, 0.05, 0.1, 0.2)
 K = 10
 
 
-def _scaled(x: np.ndarray) -> np.ndarray:
-    top = float(x.max()) if len(x) else 0.0
-    return np.maximum(x, 0.0) / top if top > 0 else np.zeros_like(x)
-
-
 def _fold(train: Interactions, held: dict[int, np.ndarray], params: Any, users: list[int],
           progress: bool) -> dict[str, Any]:
     """Per validation user, every part's scores (fitted on the fold's training part)."""
@@ -48,7 +44,7 @@ def _fold(train: Interactions, held: dict[int, np.ndarray], params: Any, users: 
     knn = ItemKNNRecommender(params.knn_neighbours).fit(train)
     eases = {reg: EASERecommender(reg, params.ease_max_items, params.ease_neighbours).fit(train)
              for reg in GRID_EASE_REG}
-    trial = _scaled(trial_counts(train))
+    trial = scaled(trial_counts(train))
     rows = []
     for u in tqdm(users, desc="tuning", disable=not progress, leave=False):
         history = train.baskets(u)
@@ -56,8 +52,8 @@ def _fold(train: Interactions, held: dict[int, np.ndarray], params: Any, users: 
         rows.append({
             "history": history, "bought": bought, "held": held[u],
             "new": np.setdiff1d(held[u], bought),
-            "als": _scaled(als.scores(u, history)), "knn": _scaled(knn.scores(u, history)),
-            "ease": {reg: _scaled(m.scores(u, history)) for reg, m in eases.items()},
+            "als": scaled(als.scores(u, history)), "knn": scaled(knn.scores(u, history)),
+            "ease": {reg: scaled(m.scores(u, history)) for reg, m in eases.items()},
         })
     return {"rows": rows, "trial": trial, "n_items": train.n_items}
 

@@ -36,6 +36,31 @@ def test_cross_sell_excludes_bought_and_skips_users_with_nothing_new() -> None:
     assert cs["users"] == 0 and cs["hr"] == 0.0
 
 
+def test_cross_sell_counts_a_never_bought_item_and_leaves_bought_ones_out() -> None:
+    """The withheld item in the test user's last basket is the one cross-sell target. A model that
+    ranks the user's three bought items above it hits at k=3 only if the bought ones are left out."""
+    import pandas as pd
+
+    from recsys.data import Interactions
+
+    frame, withheld = grouped_frame()
+    user, item = next(iter(withheld.items()))
+    last = pd.DataFrame([{"user": user, "item": item, "basket": f"{user}-b9", "seq": 9.0, "quantity": 1.0}])
+    train, held = Interactions.from_frame(pd.concat([frame, last], ignore_index=True)).split_last()
+    target = train.item_index[item]
+
+    class BoughtThenTarget(RepeatRecommender):
+        def scores(self, u: int | None, history: list[np.ndarray]) -> np.ndarray:
+            s = super().scores(u, history)  # > 0 only on bought items
+            s[target] = 1e-3
+            return s
+
+    model = BoughtThenTarget(fill_popular=False).fit(train)
+    assert len(np.unique(np.concatenate(train.baskets(train.user_index[user])))) == 3
+    cs = evaluate_task(model, train, held, "cross_sell", k=3)
+    assert (cs["users"], cs["hr"], cs["recall"]) == (1, 1.0, 1.0)
+
+
 def test_evaluate_runs_every_method_on_both_tasks() -> None:
     """`evaluate` returns {task: {method: metrics}} for each task and method."""
     data, _ = grouped()

@@ -92,11 +92,11 @@ def evaluate_cmd(
     from recsys.evaluate import backtest, default_methods, lift, pooled
 
     data, _ = _load(purchases, Columns(user_col, item_col, basket_col, order_col, time_col, quantity_col))
-    if int((data.user_ptr[1:] - data.user_ptr[:-1] >= 2).sum()) == 0:
-        raise InvalidInputError("no user has two baskets: nothing to hold out (check --basket-col / --order-col)")
     started = time.perf_counter()
     runs = backtest(data, default_methods(progress=not as_json), folds, k=k, progress=not as_json,
                     on_fit=None if as_json else (lambda name: err.print(f"[dim]fitting {name}…[/]")))
+    if not runs:
+        raise InvalidInputError("no user has two baskets: nothing to hold out (check --basket-col / --order-col)")
     results = runs[0]
     if as_json:
         out: dict[str, Any] = _rounded(results)
