@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -212,9 +211,3 @@ def product_facts(product: dict[str, Any]) -> list[dict[str, Any]]:
         facts.append({"id": f"{FACT_PREFIX}{pid}:description", "kind": "product_fact", "product_id": pid,
                       "title": title, "text": str(product["description"]).strip(), "tags": ["description"]})
     return facts
-
-
-def iter_fact_ids(product_id: str, ids: Iterable[str]) -> list[str]:
-    """The derived fact ids among `ids` that belong to this product."""
-    prefix = f"{FACT_PREFIX}{product_id}:"
-    return [i for i in ids if i.startswith(prefix)]

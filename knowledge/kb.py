@@ -33,7 +33,7 @@ import faiss
 import numpy as np
 
 from knowledge.dense import DenseIndex
-from knowledge.documents import FACT_PREFIX, iter_fact_ids, product_facts, validate_document, validate_product
+from knowledge.documents import FACT_PREFIX, product_facts, validate_document, validate_product
 from knowledge.embedder import Embedder
 from knowledge.errors import InvalidInputError, NotFoundError
 from knowledge.lexical import Analyzer, BM25Index
@@ -42,8 +42,6 @@ from knowledge.store import Store
 
 INDEX_VERSION = 2  # 2: fp16 scalar-quantised codes
 MODES = ("fused", "dense", "lexical")
-FUSIONS = ("weighted", "rrf")
-RRF_K = 60
 
 
 @dataclass(frozen=True)
@@ -74,11 +72,8 @@ class KnowledgeBase:
     """Documents and product facts behind a dense and a lexical index, kept in step with the store."""
 
     def __init__(self, store: Store, embedder: Embedder, index_dir: Path | str, *,
-                 dense_weight: float = 0.75, candidates: int = 50, fusion: str = "weighted",
+                 dense_weight: float = 0.75, candidates: int = 50,
                  mention_bonus: float = 0.05, threads: int | None = 1, sync: bool = True) -> None:
-        if fusion not in FUSIONS:
-            raise InvalidInputError(f"unknown fusion {fusion!r}; expected one of {', '.join(FUSIONS)}")
-        self.fusion = fusion
         self.mention_bonus = mention_bonus
         if threads is not None:
             # One query at a time gains nothing from OpenMP, and under CPU contention its spinning
@@ -304,19 +299,30 @@ class KnowledgeBase:
             titles = {p["id"]: p["title"] for p in clean}
             self.analyzer.add_words(self._product_words(clean))
             self.mentions.learn(clean)
+            indexed = self._entries_of(titles.keys())  # one pass over the index for the whole batch
             touched: list[dict[str, Any]] = []
             for p in clean:
                 facts = product_facts(p)
                 keep = {f["id"] for f in facts}
-                for stale in iter_fact_ids(p["id"], list(self._slot_of)):
-                    if stale not in keep:
-                        self._remove_slot(stale)
+                own = indexed.get(p["id"], [])
+                for d in own:
+                    if d["id"].startswith(FACT_PREFIX) and d["id"] not in keep:
+                        self._remove_slot(d["id"])
                 touched += [f for f in facts if self._stale(f, titles)]
-                touched += [d for d in self._docs.values() if d["product_id"] == p["id"]
-                            and not d["id"].startswith(FACT_PREFIX) and self._stale(d, titles)]
+                touched += [d for d in own if not d["id"].startswith(FACT_PREFIX) and self._stale(d, titles)]
             self._index_docs([{k: v for k, v in d.items() if k != "hash"} for d in touched], titles)
             self.save()
         return len(clean)
+
+    def _entries_of(self, product_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """The indexed documents and facts of these products, by product (by `product_id`, never by id
+        prefix: product "a"'s prefix `product:a:` also starts the facts of a product "a:b")."""
+        wanted = set(product_ids)
+        out: dict[str, list[dict[str, Any]]] = {}
+        for d in self._docs.values():
+            if d["product_id"] in wanted:
+                out.setdefault(d["product_id"], []).append(d)
+        return out
 
     def _stale(self, doc: dict[str, Any], titles: dict[str, str]) -> bool:
         slot = self._slot_of.get(doc["id"])
@@ -334,8 +340,9 @@ class KnowledgeBase:
         with self._lock:
             self.store.delete_product(product_id)
             self.mentions.forget(product_id)
-            for fact_id in iter_fact_ids(product_id, list(self._slot_of)):
-                self._remove_slot(fact_id)
+            for d in self._entries_of([product_id]).get(product_id, []):
+                if d["id"].startswith(FACT_PREFIX):
+                    self._remove_slot(d["id"])
             self.save()
 
     # ---- search ----
@@ -390,8 +397,6 @@ class KnowledgeBase:
             dense = dict(zip(slots, self._dense.exact(slots, qvec), strict=True)) if mode != "lexical" else {}
             w = self.dense_weight if mode == "fused" else (1.0 if mode == "dense" else 0.0)
             fused = {s: w * dense.get(s, 0.0) + (1 - w) * lexical.get(s, 0.0) for s in slots}
-            if mode == "fused" and self.fusion == "rrf":
-                fused = self._rrf(dense, lexical)
             named = self.mentioned_products(words) if self.mention_bonus and not product_id else set()
             if named:
                 # A document about the product the question names outranks an equally close one
@@ -401,15 +406,6 @@ class KnowledgeBase:
                          for s, v in fused.items()}
             scored = sorted(((v, s) for s, v in fused.items()), reverse=True)[:k]
             return [self._hit(s, score, dense.get(s, 0.0), lexical.get(s, 0.0)) for score, s in scored]
-
-    @staticmethod
-    def _rrf(dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
-        """Reciprocal-rank fusion (rank-only; kept for comparison, its scores say nothing about confidence)."""
-        out: dict[int, float] = {}
-        for scores in (dense, lexical):
-            for rank, slot in enumerate(sorted(scores, key=scores.__getitem__, reverse=True)):
-                out[slot] = out.get(slot, 0.0) + 1.0 / (RRF_K + rank + 1)
-        return out
 
     def _hit(self, slot: int, score: float, dense: float, lexical: float) -> Hit:
         d = self._docs[slot]

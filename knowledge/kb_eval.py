@@ -70,8 +70,9 @@ def evaluate(kb: KnowledgeBase, queries: Sequence[dict[str, Any]], modes: Sequen
     """Each mode's figures on the queries (scoped to a query's `product_id` when it names one)."""
     rankings: dict[str, list[list[str]]] = {m: [] for m in modes}
     for q in queries:
+        vector = kb.embedder.encode([q["query"]])[0]  # once for every mode, as `search` would embed it
         for mode in modes:
-            hits = kb.search(q["query"], k=10, product_id=q.get("product_id"), mode=mode)
+            hits = kb.search(q["query"], k=10, product_id=q.get("product_id"), mode=mode, vector=vector)
             rankings[mode].append([h.doc_id for h in hits])
         if progress:
             progress(1)

@@ -26,7 +26,8 @@ class ProductMentions:
     def learn(self, products: Iterable[dict[str, Any]]) -> None:
         """Remember (or refresh) the words that name each product."""
         for p in products:
-            self.forget(p["id"])
+            if p["id"] in self._products:  # `forget` walks every word: only for a product seen before
+                self.forget(p["id"])
             self._products.add(p["id"])
             text = f"{p.get('brand') or ''} {p['title']} {(p.get('attributes') or {}).get('short_name', '')}"
             for word in set(self.analyzer.words(text)):

@@ -112,6 +112,16 @@ def test_product_change_reindexes_its_facts(kb: KnowledgeBase) -> None:
     assert not any(i.startswith("product:fryer:") for i in {d["id"] for d in kb.list_documents(include_facts=True)})
 
 
+def test_product_change_leaves_a_product_whose_id_extends_it_alone(kb: KnowledgeBase) -> None:
+    """Facts belong to a product by its id, not by id prefix: "a"'s `product:a:` also starts "a:b"'s facts."""
+    kb.upsert_products([{"id": "a", "title": "甲", "attributes": {"颜色": "红"}},
+                        {"id": "a:b", "title": "乙", "attributes": {"颜色": "蓝"}}])
+    kb.update_product("a", attributes={"尺寸": "大"})
+    kb.delete_product("a")
+    ids = {d["id"] for d in kb.list_documents(include_facts=True)}
+    assert "product:a:b:颜色" in ids and not {"product:a:颜色", "product:a:尺寸"} & ids
+
+
 def test_restart_reuses_saved_vectors_and_sees_offline_changes(kb: KnowledgeBase, tmp_path: Path) -> None:
     """Reopening embeds nothing that did not change; a document changed in the store meanwhile is re-embedded."""
     before = [h.doc_id for h in kb.search("耳机保修多久", k=3)]
@@ -157,13 +167,13 @@ def test_analyzer_folds_synonyms_and_learns_shop_words() -> None:
 
 
 def test_bm25_prefers_rarer_terms_and_forgets_removed_documents() -> None:
-    """A rare matching term outranks a common one; a removed slot scores zero."""
+    """A document matching the rare query term outranks one matching the common term; a removed slot scores zero."""
     index = BM25Index(Analyzer(bigrams=False))
-    index.add(0, "耳机 保修 一年")
-    index.add(1, "炸锅 保修 两年")
+    index.add(0, "耳机 说明")
+    index.add(1, "保修 说明")
     index.add(2, "保修 政策")
     scores, best = index.scores("耳机 保修")
-    assert int(np.argmax(scores)) == 0 and best > 0
+    assert int(np.argmax(scores)) == 0 and best > 0 and scores[0] > scores[1]
     index.remove(0)
     scores, _ = index.scores("耳机 保修")
     assert scores[0] == 0 and scores[1] > 0

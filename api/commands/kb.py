@@ -150,8 +150,7 @@ def evaluate(
     docs = load_documents(kb_file)
     items = load_products(products) if products else []
     settings = load_settings(embedding_model=embedding_model)
-    # Cached: each query is searched in three modes but embedded once.
-    embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size, cache_size=50_000)
+    embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
     started = time.perf_counter()
     with throwaway_kb(embedder, docs, items) as kb, tqdm(total=len(qs), desc="queries", disable=as_json) as bar:
         figures = run_eval(kb, qs, progress=bar.update)
