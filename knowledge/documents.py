@@ -56,13 +56,13 @@ def validate_document(raw: dict[str, Any], *, where: str = "") -> dict[str, Any]
             "tags": [str(t).strip() for t in tags if str(t).strip()]}
 
 
-def _check_unique(docs: list[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
+def _check_unique(items: list[dict[str, Any]], path: Path, what: str = "document") -> list[dict[str, Any]]:
     seen: set[str] = set()
-    for doc in docs:
-        if doc["id"] in seen:
-            raise InvalidInputError(f"{path.name}: document id {doc['id']!r} appears twice")
-        seen.add(doc["id"])
-    return docs
+    for item in items:
+        if item["id"] in seen:
+            raise InvalidInputError(f"{path.name}: {what} id {item['id']!r} appears twice")
+        seen.add(item["id"])
+    return items
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -178,12 +178,7 @@ def load_products(path: Path | str) -> list[dict[str, Any]]:
     """Products from a JSONL file, one object a line, validated, ids unique."""
     path = Path(path)
     items = [validate_product(obj, where=f"{path.name} line {n}") for n, obj in enumerate(read_jsonl(path), 1)]
-    seen: set[str] = set()
-    for p in items:
-        if p["id"] in seen:
-            raise InvalidInputError(f"{path.name}: product id {p['id']!r} appears twice")
-        seen.add(p["id"])
-    return items
+    return _check_unique(items, path, "product")
 
 
 def _value_text(value: Any) -> str:

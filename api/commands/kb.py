@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,8 +23,9 @@ ModelOpt = Annotated[str | None, typer.Option("--embedding-model",
                                                    "(default CUECARD_EMBEDDING_MODEL).")]
 
 
-def _open(data_dir: Path | None, model: str | None) -> tuple[Any, Any]:
-    """The settings' store and knowledge base (the caller closes the store)."""
+@contextmanager
+def open_kb(data_dir: Path | None, model: str | None) -> Iterator[tuple[Any, Any]]:
+    """The settings' store and knowledge base; the store is closed on exit."""
     from api.cli import load_settings
     from api.services import build_store
     from knowledge.embedder import load_embedder
@@ -31,9 +34,12 @@ def _open(data_dir: Path | None, model: str | None) -> tuple[Any, Any]:
     settings = load_settings(data_dir=data_dir, embedding_model=model)
     store = build_store(settings)
     embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size, cache_size=0)
-    with err.status("opening the knowledge base (embedding new or changed documents)…"):
-        kb = KnowledgeBase(store, embedder, settings.models_dir / "kb")
-    return store, kb
+    try:
+        with err.status("opening the knowledge base (embedding new or changed documents)…"):
+            kb = KnowledgeBase(store, embedder, settings.models_dir / "kb")
+        yield store, kb
+    finally:
+        store.close()
 
 
 @app.command("import")
@@ -46,15 +52,12 @@ def import_documents(
     from knowledge.documents import load_documents
 
     docs = load_documents(file, default_kind=kind)
-    store, kb = _open(data_dir, embedding_model)
-    try:
+    with open_kb(data_dir, embedding_model) as (_, kb):
         started = time.perf_counter()
         with err.status(f"embedding and indexing {len(docs)} documents…"):
             n = kb.add_many(docs)
         err.print(f"imported {n} documents from {file.name} in {time.perf_counter() - started:.1f}s; "
                   f"the index holds {len(kb)} documents and product facts")
-    finally:
-        store.close()
 
 
 @app.command("list")
@@ -87,11 +90,8 @@ def search(
     data_dir: DataDir = None, embedding_model: ModelOpt = None,
 ) -> None:
     """Search the knowledge base."""
-    store, kb = _open(data_dir, embedding_model)
-    try:
+    with open_kb(data_dir, embedding_model) as (_, kb):
         hits = kb.search(query, k=k, product_id=product, mode=mode)
-    finally:
-        store.close()
     if as_json:
         print(json.dumps([h.__dict__ for h in hits], ensure_ascii=False))
         return

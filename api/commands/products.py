@@ -24,19 +24,16 @@ def import_products(
     embedding_model: Annotated[str | None, typer.Option("--embedding-model", help="Embedder (default CUECARD_EMBEDDING_MODEL).")] = None,
 ) -> None:
     """Create or replace products; their attributes become searchable facts at once."""
-    from api.commands.kb import _open
+    from api.commands.kb import open_kb
     from knowledge.documents import load_products
 
     items = load_products(file)
-    store, kb = _open(data_dir, embedding_model)
-    try:
+    with open_kb(data_dir, embedding_model) as (store, kb):
         started = time.perf_counter()
         with err.status(f"importing {len(items)} products and indexing their facts…"):
             n = kb.upsert_products(items)
         err.print(f"imported {n} products from {file.name} in {time.perf_counter() - started:.1f}s; "
                   f"the store holds {store.count_products()} products")
-    finally:
-        store.close()
 
 
 @app.command("list")
