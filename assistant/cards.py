@@ -68,13 +68,6 @@ def link_of(room: RoomLike, product_id: str | None) -> int | None:
     return ids.index(product_id) + 1 if product_id in ids else None
 
 
-@dataclass
-class _Second:
-    total: int = 0
-    complaints: int = 0
-    intents: Counter[str] = field(default_factory=Counter)
-
-
 @dataclass(frozen=True)
 class BoardConfig:
     """When a card appears and how long it lives (the defaults are what the live rooms use)."""
@@ -101,7 +94,7 @@ class CardBoard:
         self.config = config or BoardConfig()
         self.cards: dict[str, Card] = {}
         self.done: set[str] = set()
-        self._seconds: dict[int, _Second] = {}
+        self._seconds: dict[int, Counter[str]] = {}  # whole second → comments per top intent
         self._buyers: dict[str, deque[tuple[float, str]]] = {}
         self._viewers: dict[str, Counter[str]] = {}  # product -> viewer -> purchase comments in the window
         self._complaints: deque[str] = deque(maxlen=self.config.max_samples)
@@ -127,11 +120,8 @@ class CardBoard:
         return [c for c in changed.values() if c.id not in self.done]
 
     def _count(self, a: AnalysisLike, room: RoomLike, now: float) -> None:
-        second = self._seconds.setdefault(int(now), _Second())
-        second.total += 1
-        second.intents[a.top_intent] += 1
+        self._seconds.setdefault(int(now), Counter())[a.top_intent] += 1
         if a.top_intent == "complaint":
-            second.complaints += 1
             self._complaints.append(a.text)
         elif a.top_intent == "purchase":
             product = a.product_id or room.on_stage
@@ -193,11 +183,11 @@ class CardBoard:
         r_total = r_compl = b_total = b_compl = 0
         for sec, s in self._seconds.items():
             if sec >= recent_from:
-                r_total += s.total
-                r_compl += s.complaints
+                r_total += s.total()
+                r_compl += s["complaint"]
             elif sec >= now - self.config.complaint_baseline_s:
-                b_total += s.total
-                b_compl += s.complaints
+                b_total += s.total()
+                b_compl += s["complaint"]
         return r_total, r_compl, b_total, b_compl
 
     def _complaint_card(self, now: float) -> Card | None:
@@ -293,8 +283,8 @@ class CardBoard:
         intents: Counter[str] = Counter()
         for sec, s in self._seconds.items():
             if after < sec <= upto:
-                total += s.total
-                complaints += s.complaints
-                intents.update(s.intents)
+                total += s.total()
+                complaints += s["complaint"]
+                intents.update(s)
         return {"comments": total, "intents": dict(intents),
                 "complaint_rate": round(complaints / total, 4) if total else 0.0}
