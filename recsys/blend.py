@@ -20,7 +20,7 @@ import numpy as np
 
 from recsys.als import ALSRecommender
 from recsys.base import Arrays, History, Recommender, prefixed, top_k
-from recsys.data import Interactions
+from recsys.data import Interactions, row_positions
 from recsys.ease import EASERecommender
 from recsys.item_knn import ItemKNNRecommender
 from recsys.popularity import PopularityRecommender, trial_counts
@@ -198,10 +198,7 @@ class BlendRecommender(Recommender):
             return np.zeros(n, np.float32), np.zeros(n, np.float32)
         indptr, cols, data = self._neighbour_rows()
         rows = np.concatenate((items, items + n))
-        starts, lens = indptr[rows], indptr[rows + 1] - indptr[rows]
-        offsets = np.zeros(len(rows), np.int64)
-        np.cumsum(lens[:-1], out=offsets[1:])
-        idx = np.repeat(starts - offsets, lens) + np.arange(int(offsets[-1] + lens[-1]))
+        idx, lens = row_positions(indptr, rows)
         # EASE rows weigh 1 (float32 × 1 is exact), bought-together rows the item's share of baskets
         row_weight = np.concatenate((np.ones(len(items), np.float32), share))
         both = np.bincount(cols[idx], weights=data[idx] * np.repeat(row_weight, lens), minlength=2 * n)

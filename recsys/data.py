@@ -170,6 +170,15 @@ def canonical_frame(raw: pd.DataFrame, columns: Columns) -> tuple[pd.DataFrame, 
     return frame[list(CANONICAL)], report
 
 
+def row_positions(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the stored entries of `rows` in a CSR matrix, and each row's length (one gather
+    instead of a Python loop over rows)."""
+    starts, lens = indptr[rows], indptr[rows + 1] - indptr[rows]
+    offsets = np.zeros(len(rows), np.int64)
+    np.cumsum(lens[:-1], out=offsets[1:])
+    return np.repeat(starts - offsets, lens) + np.arange(int(lens.sum())), lens
+
+
 @dataclass
 class Interactions:
     """Each user's baskets, oldest first, over dense user and item ids."""
@@ -270,9 +279,7 @@ class Interactions:
         drop = np.zeros(len(self.basket_ptr) - 1, bool)
         drop[last[held_users]] = True
         keep_b = np.flatnonzero(~drop)
-        sizes = np.diff(self.basket_ptr)[keep_b]
-        starts = self.basket_ptr[keep_b]
-        line_idx = np.repeat(starts - np.cumsum(np.r_[0, sizes[:-1]]), sizes) + np.arange(sizes.sum())
+        line_idx, sizes = row_positions(self.basket_ptr, keep_b)
         basket_ptr = np.r_[0, np.cumsum(sizes)].astype(np.int64)
         dropped = np.bincount(np.repeat(np.arange(self.n_users), n_b)[drop], minlength=self.n_users)
         user_ptr = np.r_[0, np.cumsum(n_b - dropped)]

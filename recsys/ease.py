@@ -17,7 +17,7 @@ from scipy.linalg import lapack
 from threadpoolctl import threadpool_limits
 
 from recsys.base import Arrays, History, Recommender
-from recsys.data import Interactions
+from recsys.data import Interactions, row_positions
 
 
 class EASERecommender(Recommender):
@@ -81,11 +81,9 @@ class EASERecommender(Recommender):
         """Sum of the weights from these distinct items."""
         items = items[items < self.n_items]
         w = self.weights
-        starts, stops = w.indptr[items], w.indptr[items + 1]
-        lens = stops - starts
-        if lens.sum() == 0:
+        idx, _ = row_positions(w.indptr, items)
+        if not len(idx):
             return np.zeros(self.n_items, np.float32)
-        idx = np.repeat(starts - np.concatenate(([0], np.cumsum(lens[:-1]))), lens) + np.arange(lens.sum())
         return np.bincount(w.indices[idx], weights=w.data[idx], minlength=self.n_items).astype(np.float32)
 
     def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:

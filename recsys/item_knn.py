@@ -15,7 +15,7 @@ from scipy import sparse
 from tqdm.auto import tqdm
 
 from recsys.base import Arrays, History, Recommender
-from recsys.data import Interactions
+from recsys.data import Interactions, row_positions
 from recsys.repeat import decayed_profile
 
 
@@ -75,9 +75,7 @@ class ItemKNNRecommender(Recommender):
         if len(profile_items) == 0:
             return out
         s = self.sim
-        starts, stops = s.indptr[profile_items], s.indptr[profile_items + 1]
-        lens = stops - starts
-        idx = np.repeat(starts - np.concatenate(([0], np.cumsum(lens[:-1]))), lens) + np.arange(lens.sum())
+        idx, lens = row_positions(s.indptr, profile_items)
         # bincount sums repeated targets far faster than np.add.at
         return np.bincount(s.indices[idx], weights=s.data[idx] * np.repeat(profile_weights, lens),
                            minlength=self.n_items).astype(np.float32)

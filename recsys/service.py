@@ -30,19 +30,11 @@ from knowledge.store import Store
 from recsys.als import WEIGHTINGS
 from recsys.base import top_k
 from recsys.blend import BlendParams, BlendRecommender
-from recsys.data import Interactions, frame_from_records
+from recsys.data import Interactions, frame_from_records, row_positions
 from recsys.errors import ModelFormatError, PurchaseDataError, UnknownItemError
 from recsys.rerank import Candidate, LiveWeights, rerank
 
 MODEL_KIND = "recommender"
-
-
-def _row_slices(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Positions of the stored entries of `rows` in a CSR matrix (one gather instead of a Python loop)."""
-    starts, lens = indptr[rows], indptr[rows + 1] - indptr[rows]
-    offsets = np.zeros(len(rows), np.int64)
-    np.cumsum(lens[:-1], out=offsets[1:])
-    return np.repeat(starts - offsets, lens) + np.arange(int(lens.sum()))
 
 
 @dataclass
@@ -162,7 +154,7 @@ class RecommendationService:
         if len(recent) and sim.shape[0]:
             recent = recent[recent < sim.shape[0]]
             mask = np.zeros(sim.shape[0], bool)
-            mask[sim.indices[_row_slices(sim.indptr, recent)]] = True
+            mask[sim.indices[row_positions(sim.indptr, recent)[0]]] = True
             together = mask[ids]
         else:
             together = np.zeros(len(ids), bool)
