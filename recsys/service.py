@@ -61,6 +61,8 @@ class RecommendationService:
         self.version: str | None = None
         self._catalog: tuple[float, dict[str, dict[str, Any]]] = (0.0, {})
         self._train_lock = threading.Lock()
+        # per model, answers that are the same for every request: best sellers, the on-stage item's neighbours
+        self._memo: tuple[BlendRecommender | None, dict[Any, Any]] = (None, {})
 
     # ---- the model ----
     @property
@@ -171,15 +173,33 @@ class RecommendationService:
             # no purchases yet: the catalogue in stock, most stocked first
             rows = sorted(self.products().values(), key=lambda p: (-int(p.get("stock") or 0), p["id"]))
             return [Candidate(p["id"], 0.0, "popular") for p in rows[:pool]]
-        ids, scores = top_k(model.popularity.counts, pool)
-        return [Candidate(str(model.data.item_ids[i]), float(s), "popular")
-                for i, s in zip(ids.tolist(), scores.tolist(), strict=True)]
+        memo = self._memo_of(model)
+        best = memo.get("popular")
+        if best is None:
+            # the largest pool any request asks for; `top_k` orders by (score, id), so a prefix is exact
+            ids, scores = top_k(model.popularity.counts, 5 * (self.max_k + 8) + 100)
+            best = memo["popular"] = [Candidate(str(model.data.item_ids[i]), float(s), "popular")
+                                      for i, s in zip(ids.tolist(), scores.tolist(), strict=True)]
+        return best[:pool]
 
     def _with_on_stage(self, model: BlendRecommender | None, on_stage: str | None) -> dict[str, float]:
         if model is None or model.data is None or on_stage is None or on_stage not in model.data.item_index:
             return {}
-        ids, sims = model.knn.similar_items(model.data.item_index[on_stage], 20)
-        return {str(model.data.item_ids[i]): float(s) for i, s in zip(ids.tolist(), sims.tolist(), strict=True)}
+        memo = self._memo_of(model)
+        found = memo.get(("on_stage", on_stage))
+        if found is None:
+            ids, sims = model.knn.similar_items(model.data.item_index[on_stage], 20)
+            found = memo[("on_stage", on_stage)] = {str(model.data.item_ids[i]): float(s)
+                                                    for i, s in zip(ids.tolist(), sims.tolist(), strict=True)}
+        return found
+
+    def _memo_of(self, model: BlendRecommender) -> dict[Any, Any]:
+        """The memo of `model`, started afresh when another model is in service."""
+        held, memo = self._memo
+        if held is not model:
+            memo = {}
+            self._memo = (model, memo)  # one tuple assignment: readers see the old pair or the new
+        return memo
 
     def _finish(self, ranked: list[Candidate], catalog: Mapping[str, dict[str, Any]]) -> list[Recommendation]:
         return [Recommendation(c.item_id, c.score, c.reason, catalog.get(c.item_id)) for c in ranked]
