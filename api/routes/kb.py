@@ -17,13 +17,15 @@ from api.deps import ServicesDep
 from api.live.auth import require
 from knowledge.documents import KINDS
 from knowledge.errors import ConflictError, ModelLoadError, NotFoundError
-from knowledge.kb import MODES, KnowledgeBase
+from knowledge.kb import MODES, Hit, KnowledgeBase
 from knowledge.room import RoomState
 
 router = APIRouter(tags=["knowledge"])
 
 Kind = Literal["product_fact", "faq", "policy", "talking_point"]
 assert set(Kind.__args__) == set(KINDS)  # type: ignore[attr-defined]
+Mode = Literal["fused", "dense", "lexical"]
+assert set(Mode.__args__) == set(MODES)  # type: ignore[attr-defined]
 
 
 class DocumentCreate(BaseModel):
@@ -62,19 +64,6 @@ class BulkDocuments(BaseModel):
     """Documents to create or replace in one request (one embedding batch, one index save)."""
 
     documents: list[DocumentCreate] = Field(min_length=1, max_length=10_000)
-
-
-class HitPublic(BaseModel):
-    """One search result."""
-
-    doc_id: str
-    score: float
-    kind: str
-    product_id: str | None
-    title: str
-    text: str
-    dense: float
-    lexical: float
 
 
 class ComplianceRequest(BaseModel):
@@ -146,15 +135,13 @@ def delete_document(doc_id: str, services: ServicesDep) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/kb/search", response_model=list[HitPublic], dependencies=[require("host", "bot")])
+@router.get("/kb/search", response_model=list[Hit], dependencies=[require("host", "bot")])
 def search(services: ServicesDep, q: Annotated[str, Query(min_length=1, max_length=500)],
            k: Annotated[int, Query(ge=1, le=100)] = 5, product_id: str | None = None,
-           room_id: str | None = None, mode: Literal["fused", "dense", "lexical"] = "fused") -> list[HitPublic]:
+           room_id: str | None = None, mode: Mode = "fused") -> list[Hit]:
     """The best documents for a question, scoped to a product or to a room's line-up."""
-    assert mode in MODES
     lineup = RoomState.load(services.store, room_id).lineup_ids if room_id else None
-    hits = _kb(services).search(q, k=k, product_id=product_id, lineup=lineup, mode=mode)
-    return [HitPublic(**h.__dict__) for h in hits]
+    return _kb(services).search(q, k=k, product_id=product_id, lineup=lineup, mode=mode)
 
 
 @router.post("/compliance/check", dependencies=[require("host", "bot")])
