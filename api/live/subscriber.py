@@ -9,7 +9,6 @@ cancelled after `drop_grace_s` so the connection is torn down anyway.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -18,7 +17,6 @@ from api.live.protocol import CloseCode, ErrorMsg, encode
 Send = Callable[[str], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
 
-_ids = itertools.count(1)
 
 
 class _CloseFrame:
@@ -33,7 +31,6 @@ class Subscriber:
 
     def __init__(self, room_id: str, role: str, send: Send, close: Close, queue_size: int = 256,
                  drop_grace_s: float = 2.0) -> None:
-        self.id = next(_ids)
         self.room_id = room_id
         self.role = role
         self._send = send
@@ -42,7 +39,6 @@ class Subscriber:
         self.drop_grace_s = drop_grace_s
         self.dropped = False
         self.closing = False
-        self.sent = 0
         self.task: asyncio.Task[None] | None = None
 
     def offer(self, frame: str) -> bool:
@@ -103,7 +99,6 @@ class Subscriber:
                     await self._close(item.code, item.reason)
                     return
                 await self._send(item)
-                self.sent += 1
         except Exception:
             # The peer went away mid-send; the transport's own exception type varies
             # (Starlette's WebSocketDisconnect, RuntimeError, ConnectionError): the writer just ends.

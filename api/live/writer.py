@@ -28,7 +28,6 @@ class CommentWriter:
         self.executor = executor
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self.commits = 0
 
     def start(self) -> None:
         """Start the writer loop on the running event loop."""
@@ -83,7 +82,6 @@ class CommentWriter:
         for room_id, indexes in by_room.items():
             merged = [c for i in indexes for c in batch[i][1]]
             stored = self.store.add_comments(room_id, merged)
-            self.commits += 1
             at = 0
             for i in indexes:
                 n = len(batch[i][1])
