@@ -241,11 +241,20 @@ class KnowledgeBase:
         clean = list({d["id"]: d for d in (validate_document(d) for d in docs)}.values())
         if not clean:
             return 0
+        products = {d["product_id"] for d in clean if d["product_id"]}
+        # Embed before taking the lock, so live searches go on while a bulk import is embedded.
+        titles = self._titles(products)
+        texts = [self._index_text(d, titles) for d in clean]
+        vectors = self.embedder.encode(texts)
         with self._lock:
-            titles = self._titles({d["product_id"] for d in clean if d["product_id"]})
-            vectors = self.embedder.encode([self._index_text(d, titles) for d in clean])
+            now = self._titles(products)
+            if now != titles:  # a product was renamed meanwhile: re-embed only the texts it changed
+                changed = [i for i, d in enumerate(clean) if self._index_text(d, now) != texts[i]]
+                if changed:
+                    vectors = np.array(vectors, dtype=np.float32)  # a writable copy
+                    vectors[changed] = self.embedder.encode([self._index_text(clean[i], now) for i in changed])
             self.store.upsert_documents(clean)
-            self._index_docs(clean, titles, vectors)
+            self._index_docs(clean, now, vectors)
             self.save()
         return len(clean)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,6 +43,22 @@ class CountingEmbedder(HashingEmbedder):
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed and count."""
         self.encoded += len(texts)
+        return super().encode(texts)
+
+
+class GatedEmbedder(HashingEmbedder):
+    """The hashing embedder, holding any batch with a text containing "批量" until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__(128)
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed, first waiting at the gate for a gated batch."""
+        if any("批量" in t for t in texts) and not self.release.is_set():
+            self.entered.set()
+            assert self.release.wait(30), "the test never opened the gate"
         return super().encode(texts)
 
 
@@ -101,6 +118,36 @@ def test_same_id_twice_in_one_batch_keeps_the_last(kb: KnowledgeBase) -> None:
     n = len(kb)
     kb.add_many([{"id": "dup", "kind": "faq", "text": "第一版文字"}, {"id": "dup", "kind": "faq", "text": "赠品是帆布袋"}])
     assert len(kb) == n + 1 and kb.get("dup")["text"] == "赠品是帆布袋"
+
+
+def test_bulk_add_embeds_without_holding_up_searches_or_edits(store: Store, tmp_path: Path) -> None:
+    """While a bulk import is being embedded, searches and product edits go on; a title changed
+    meanwhile is embedded into the imported document's text, so the index matches the store."""
+    embedder = GatedEmbedder()
+    kb = KnowledgeBase(store, embedder, tmp_path / "index")
+    kb.upsert_products(PRODUCTS)
+    kb.add_many(DOCS)
+    bulk = [{"id": f"bulk-{i}", "kind": "faq", "product_id": "fryer", "text": f"批量导入的问答{i}"} for i in range(3)]
+    adder = threading.Thread(target=kb.add_many, args=(bulk,))
+    adder.start()
+    try:
+        assert embedder.entered.wait(10), "the bulk import never reached the embedder"
+        # Both take the KB lock: with the old code they waited for the gated embedding forever.
+        done: list[object] = []
+        worker = threading.Thread(target=lambda: done.extend([
+            kb.search("炸篮可以放洗碗机吗", k=1, vector=embedder.encode(["炸篮可以放洗碗机吗"])[0]),
+            kb.update_product("fryer", title="厨小白 可视空气炸锅")]))
+        worker.start()
+        worker.join(10)
+        assert not worker.is_alive(), "a search or an edit waited for the bulk import's embedding"
+        assert done[0][0].doc_id == "fryer-clean"
+    finally:
+        embedder.release.set()
+        adder.join(10)
+    assert not adder.is_alive()
+    assert {d["id"] for d in kb.list_documents(product_id="fryer")} >= {"bulk-0", "bulk-1", "bulk-2"}
+    assert kb.sync()["embedded"] == 0  # every indexed text, the renamed title included, matches the store
+    assert kb.search("可视空气炸锅 批量导入的问答2", k=1)[0].doc_id == "bulk-2"
 
 
 def test_product_change_reindexes_its_facts(kb: KnowledgeBase) -> None:
