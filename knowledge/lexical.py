@@ -100,12 +100,21 @@ class Analyzer:
         text = unicodedata.normalize("NFKC", text).lower()
         with self._lock:
             pieces = self._jieba.lcut_for_search(text, HMM=False)
-        out = []
+        out: list[str] = []
+        raw: list[str] = []  # the kept pieces as written, beside their folded forms in `out`
         for piece in pieces:
             piece = piece.strip()
             if not piece or piece in STOPWORDS or not _TOKEN_OK.search(piece):
                 continue
-            out.append(self.synonyms.get(piece, piece))
+            folded = self.synonyms.get(piece, piece)
+            if folded != piece:
+                # Search mode yields a word's sub-words just before it; a folded phrase's are not
+                # the shop's meaning ("几天能到" is 送达, not 几天 + 能到), so they would only dilute it.
+                while raw and raw[-1] != piece and raw[-1] in piece:
+                    raw.pop()
+                    out.pop()
+            raw.append(piece)
+            out.append(folded)
         return out
 
     @staticmethod

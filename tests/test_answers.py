@@ -139,3 +139,17 @@ def test_guess_intent(question: str, intent: str) -> None:
 def test_short_name_skips_specs(title: str, name: str) -> None:
     """A host says the product's name, not its size."""
     assert short_name({"title": title}) == name
+
+
+@pytest.mark.parametrize("question", ["几天能到", "多久能收到", "几天到货"])
+def test_delivery_time_questions_are_answered_from_the_shipping_policy(question: str, real_embedder,  # type: ignore[no-untyped-def]
+                                                                       tmp_path: Path) -> None:
+    """On the demo shop with the real model, "how many days until it arrives" gets the shipping
+    policy's delivery times (3 to 5 days), not a hand-off: 送达 is the term both sides fold to."""
+    from knowledge.demo import generate_documents, generate_products
+    from knowledge.kb_eval import throwaway_kb
+
+    products = generate_products()
+    with throwaway_kb(real_embedder, generate_documents(products), products) as kb:
+        a = Answerer(kb, kb.store, ComplianceChecker.default()).answer(question)
+    assert not a.handoff and a.sources[0] == "policy-shipping" and "3到5天送达" in a.text

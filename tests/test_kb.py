@@ -213,6 +213,14 @@ def test_analyzer_folds_synonyms_and_learns_shop_words() -> None:
     assert "声悦" in analyzer.terms("声悦耳机")
 
 
+def test_a_folded_phrase_drops_its_sub_words() -> None:
+    """"几天能到" means 送达: search mode's 几天 and 能到 would only dilute it; other words stay."""
+    analyzer = Analyzer(bigrams=False)
+    assert analyzer.words("几天能到") == ["送达"]
+    assert analyzer.words("耳机几天能到") == ["耳机", "送达"]
+    assert analyzer.words("今天几天能到") == ["今天", "送达"]  # 今天 shares a character, not a piece
+
+
 def test_bm25_prefers_rarer_terms_and_forgets_removed_documents() -> None:
     """A document matching the rare query term outranks one matching the common term; a removed slot scores zero."""
     index = BM25Index(Analyzer(bigrams=False))
