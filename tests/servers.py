@@ -1,9 +1,10 @@
 """A real uvicorn server on 127.0.0.1:<free port> in a thread, for tests that need a socket but
-want the app object in hand (its services, its hub)."""
+want the app object in hand (its services, its hub); `free_port` for servers in a subprocess."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +12,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+
+
+def free_port() -> int:
+    """A port nothing listens on right now, for a server started in a subprocess."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class _ThreadServer(uvicorn.Server):

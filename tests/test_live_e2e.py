@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from servers import free_port
 from websockets.asyncio.client import connect
 
 from knowledge.demo import generate_products, seed_demo
@@ -28,11 +29,6 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = {"ingest": "e2e-ingest", "host": "e2e-host", "bot": "e2e-bot", "admin": "e2e-admin"}
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Server:

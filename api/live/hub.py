@@ -100,8 +100,8 @@ class Hub:
         try:
             async with lock:
                 if room_id not in self.rooms:
-                    state = await asyncio.to_thread(RoomState.load, self.store, room_id)
-                    last = await asyncio.to_thread(self.store.last_comment_seq, room_id)
+                    state, last = await asyncio.to_thread(
+                        lambda: (RoomState.load(self.store, room_id), self.store.last_comment_seq(room_id)))
                     live = LiveRoom(state=state, board=CardBoard(room_id, self.config.board),
                                     last_seq=last)
                     live.tasks.append(asyncio.create_task(self._analyzer(live), name=f"analyzer-{room_id}"))
@@ -127,10 +127,13 @@ class Hub:
 
     async def set_on_stage(self, room_id: str, product_id: str | None) -> RoomState:
         """Put a line-up product on stage (None clears it); InvalidInputError if not in the line-up."""
-        room = await asyncio.to_thread(self.store.get_room, room_id)
-        if product_id is not None and product_id not in room["lineup"]:
-            raise InvalidInputError(f"product {product_id!r} is not in room {room_id!r}'s line-up {room['lineup']}")
-        await asyncio.to_thread(self.store.update_room, room_id, on_stage=product_id)
+        def store_on_stage() -> None:  # one trip to the store's thread for the check and the write
+            room = self.store.get_room(room_id)
+            if product_id is not None and product_id not in room["lineup"]:
+                raise InvalidInputError(f"product {product_id!r} is not in room {room_id!r}'s line-up {room['lineup']}")
+            self.store.update_room(room_id, on_stage=product_id)
+
+        await asyncio.to_thread(store_on_stage)
         return await self.refresh_room(room_id)
 
     # ---- ingestion ----
