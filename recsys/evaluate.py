@@ -42,13 +42,12 @@ def ranking_metrics(recommended: np.ndarray, relevant: np.ndarray, k: int) -> tu
 
 def evaluate_task(model: Recommender, train: Interactions, held: dict[int, np.ndarray], task: str,
                   k: int = 10, users: Iterable[int] | None = None, progress: bool = False,
-                  desc: str = "") -> dict[str, float]:
-    """Mean HR/NDCG/Recall at `k` and coverage of `model` on one task."""
+                  desc: str = "") -> dict[str, Any]:
+    """Mean HR/NDCG/Recall at `k` and coverage of `model` on one task, and each user's HR/NDCG/Recall."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     trained_items = int((np.diff(train.user_items.tocsc().indptr) > 0).sum())
-    sums = np.zeros(3)
-    n = 0
+    per_user: list[tuple[float, float, float]] = []
     shown: set[int] = set()
     users = list(held) if users is None else list(users)
     for u in tqdm(users, desc=desc or task, disable=not progress, leave=False):
@@ -61,12 +60,13 @@ def evaluate_task(model: Recommender, train: Interactions, held: dict[int, np.nd
             if not len(relevant):
                 continue
         recs, _ = model.recommend(u, history, k, exclude)
-        sums += ranking_metrics(recs, relevant, k)
+        per_user.append(ranking_metrics(recs, relevant, k))
         shown.update(recs.tolist())
-        n += 1
-    hr, ndcg, recall = (sums / max(n, 1)).tolist()
+    n = len(per_user)
+    hr, ndcg, recall = (np.sum(per_user, axis=0) / n).tolist() if n else (0.0, 0.0, 0.0)
+    # per user, in the order of `users` (the same for every method on one split), for `lift_interval`
     return {"hr": hr, "ndcg": ndcg, "recall": recall, "coverage": len(shown) / max(trained_items, 1),
-            "users": n}
+            "users": n, "per_user": tuple(per_user)}
 
 
 def evaluate(data: Interactions, factories: dict[str, Callable[[], Recommender]], k: int = 10,
@@ -119,6 +119,32 @@ def lift(results: dict[str, dict[str, Any]], task: str, method: str = "cuecard")
     return float(results[task][method][metric] / best)
 
 
+def lift_interval(results: dict[str, dict[str, Any]], task: str, method: str = "cuecard", level: float = 0.95,
+                  draws: int = 1000, seed: int = 0) -> tuple[float, float] | None:
+    """A bootstrap interval for `lift`: the evaluated users resampled with replacement, every method
+    scored on the same draw. It shows how far the ratio could move on another sample of shoppers of
+    this size (None when `lift` is None or the per-user scores are absent)."""
+    metric, baselines = TARGETS[task]
+    names = [b for b in baselines if b in results[task]]
+    if method not in results[task] or not names or any("per_user" not in results[task][m] for m in [method, *names]):
+        return None
+    col = POOLED.index(metric)
+    scores = np.array([[row[col] for row in results[task][m]["per_user"]] for m in [method, *names]], dtype=np.float64)
+    n_users = scores.shape[1]
+    if n_users == 0 or scores[1:].mean(axis=1).max() <= 0:
+        return None
+    rng = np.random.default_rng(seed)
+    batch = max(1, 2_000_000 // n_users)  # draws at a time, bounding memory on large evaluations
+    ratios = []
+    for start in range(0, draws, batch):
+        means = scores[:, rng.integers(0, n_users, (min(batch, draws - start), n_users))].mean(axis=2)
+        best = means[1:].max(axis=0)
+        ratios.append(means[0][best > 0] / best[best > 0])
+    r = np.concatenate(ratios)
+    lo, hi = np.quantile(r, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
 def backtest(data: Interactions, factories: dict[str, Callable[[], Recommender]], folds: int, k: int = 10,
              progress: bool = False, on_fit: Callable[[str], None] | None = None) -> list[dict[str, dict[str, Any]]]:
     """The protocol repeated on earlier baskets: fold 1 is `evaluate(data)`, fold f first drops each
@@ -155,4 +181,6 @@ def pooled(folds: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
             users = sum(r["users"] for r in rows)
             out[task][method] = {m: sum(r[m] * r["users"] for r in rows) / max(users, 1) for m in POOLED}
             out[task][method]["users"] = users
+            if all("per_user" in r for r in rows):
+                out[task][method]["per_user"] = tuple(u for r in rows for u in r["per_user"])
     return out

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from recsys.evaluate import backtest, evaluate, evaluate_task, lift, pooled, ranking_metrics
+from recsys.evaluate import backtest, evaluate, evaluate_task, lift, lift_interval, pooled, ranking_metrics
 from recsys.popularity import PopularityRecommender
 from recsys.repeat import RepeatRecommender
 from recsys.synthetic import grouped, grouped_frame
@@ -98,6 +99,46 @@ def test_lift_is_cuecard_over_the_best_baseline_of_the_target() -> None:
     assert lift(results, "cross_sell") is None
 
 
+def _cross_sell(cuecard: list[float], popularity: list[float]) -> dict[str, dict[str, Any]]:
+    """cross_sell results whose per-user HRs are given (NDCG and recall 0), as `evaluate_task` keeps them."""
+    def met(hrs: list[float]) -> dict[str, Any]:
+        return {"hr": float(np.mean(hrs)), "per_user": tuple((h, 0.0, 0.0) for h in hrs)}
+    return {"cross_sell": {"popularity": met(popularity), "cuecard": met(cuecard)}}
+
+
+def test_lift_interval_is_exact_when_every_user_scores_alike() -> None:
+    """Resampling identical users cannot move the ratio: the interval is the lift itself."""
+    results = _cross_sell([0.6] * 50, [0.5] * 50)
+    lo, hi = lift_interval(results, "cross_sell")  # type: ignore[misc]
+    assert lo == pytest.approx(1.2) and hi == pytest.approx(1.2)
+    assert lift_interval(_cross_sell([1.0] * 5, [0.0] * 5), "cross_sell") is None  # no baseline hit: no ratio
+
+
+def test_lift_interval_covers_the_true_ratio_and_narrows_with_more_users() -> None:
+    """Hits drawn at 30% for cuecard and 20% for popularity (true ratio 1.5): the 95% interval over
+    4,000 users holds 1.5 and is far narrower than over 250 users, where 1.2 is inside it too."""
+    rng = np.random.default_rng(3)
+
+    def interval(n: int) -> tuple[float, float]:
+        out = lift_interval(_cross_sell(list(rng.random(n) < 0.3), list(rng.random(n) < 0.2)), "cross_sell")
+        assert out is not None
+        return out
+
+    big, small = interval(4000), interval(250)
+    assert big[0] < 1.5 < big[1] and big[1] - big[0] < 0.3
+    assert small[0] < 1.2 < small[1] and small[1] - small[0] > 2 * (big[1] - big[0])
+
+
+def test_evaluate_task_keeps_each_users_scores_in_user_order() -> None:
+    """The per-user rows average to the reported means, one row per evaluated user."""
+    data, _ = grouped()
+    train, held = data.split_last()
+    nb = evaluate_task(RepeatRecommender().fit(train), train, held, "next_basket", k=3)
+    rows = np.array(nb["per_user"])
+    assert rows.shape == (nb["users"], 3)
+    assert rows.mean(axis=0) == pytest.approx([nb["hr"], nb["ndcg"], nb["recall"]])
+
+
 def test_pooled_weighs_each_fold_by_its_users() -> None:
     """One fold of 1 user at HR 1 and one of 3 users at HR 0 pool to 0.25."""
     def fold(hr: float, users: int) -> dict[str, dict[str, dict[str, float]]]:
@@ -133,13 +174,26 @@ def test_cli_eval_folds_json(purchases_csv: Path) -> None:
                                       "--folds", "2", "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout.strip().splitlines()[-1])
-    assert set(out) == {"next_basket", "cross_sell", "folds", "pooled", "lift"}
+    assert set(out) == {"next_basket", "cross_sell", "folds", "pooled", "lift", "lift_interval"}
     assert len(out["folds"]) == 2 and out["folds"][0]["next_basket"] == out["next_basket"]
     for fold, ratio in zip(out["folds"], out["lift"]["next_basket"], strict=True):
         best = max(fold["next_basket"][m]["ndcg"] for m in ("popularity", "repeat", "als", "item_knn"))
         assert ratio == pytest.approx(fold["next_basket"]["cuecard"]["ndcg"] / best, abs=1e-3)
     # every method is fitted on the folds' training parts: the pooled users are both folds' users
     assert out["pooled"]["next_basket"]["cuecard"]["users"] == 200
+    # an interval per fold and task, where there is a lift; "per_user" rows stay out of the JSON
+    for task in ("next_basket", "cross_sell"):
+        assert [b is None for b in out["lift_interval"][task]] == [r is None for r in out["lift"][task]]
+    assert "per_user" not in out["folds"][0]["cross_sell"]["cuecard"]
+
+
+def test_cli_eval_prints_the_lift_with_its_interval(purchases_csv: Path) -> None:
+    """Without --folds the tables end with cuecard ÷ the best baseline and its bootstrap interval."""
+    result = CliRunner().invoke(app, ["recsys", "eval", "--purchases", str(purchases_csv), "--user-col", "customer",
+                                      "--item-col", "sku", "--basket-col", "order", "--order-col", "n"])
+    assert result.exit_code == 0, result.output
+    assert "cuecard ÷ best baseline" in result.stdout and "95% interval, the users resampled" in result.stdout
+    assert "pooled" not in result.stdout
 
 
 def test_cli_unknown_column_is_a_clear_error(purchases_csv: Path) -> None:

@@ -89,7 +89,7 @@ def evaluate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object {task: {method: metrics}}.")] = False,
 ) -> None:
     """Hold out each user's last basket, train every method on the rest, print HR/NDCG/Recall@K and coverage."""
-    from recsys.evaluate import backtest, default_methods, lift, pooled
+    from recsys.evaluate import backtest, default_methods, lift, lift_interval, pooled
 
     data, _ = _load(purchases, Columns(user_col, item_col, basket_col, order_col, time_col, quantity_col))
     started = time.perf_counter()
@@ -104,6 +104,7 @@ def evaluate_cmd(
             out["folds"] = [_rounded(r) for r in runs]
             out["pooled"] = _rounded(pooled(runs), users=True)
             out["lift"] = {task: [_round(lift(r, task)) for r in runs] for task in results}
+            out["lift_interval"] = {task: [_interval(lift_interval(r, task)) for r in runs] for task in results}
         print(json.dumps(out))
         return
     for task, methods in results.items():
@@ -114,10 +115,9 @@ def evaluate_cmd(
         for name, m in methods.items():
             table.add_row(name, f"{m['hr']:.4f}", f"{m['ndcg']:.4f}", f"{m['recall']:.4f}", f"{m['coverage']:.4f}")
         Console().print(table)
-    if folds > 1:
-        Console().print(_lift_table(runs, pooled(runs), k))
-        if len(runs) < folds:
-            err.print(f"[yellow]only {len(runs)} folds: no user has more baskets to hold out[/]")
+    Console().print(_lift_table(runs, pooled(runs) if folds > 1 else None, k))
+    if len(runs) < folds:
+        err.print(f"[yellow]only {len(runs)} folds: no user has more baskets to hold out[/]")
     err.print(f"[dim]{time.perf_counter() - started:.1f} s[/]")
 
 
@@ -125,18 +125,24 @@ def _round(v: float | None) -> float | None:
     return None if v is None else round(v, 4)
 
 
+def _interval(bounds: tuple[float, float] | None) -> list[float] | None:
+    return None if bounds is None else [round(bounds[0], 4), round(bounds[1], 4)]
+
+
 def _rounded(results: dict[str, dict[str, Any]], users: bool = False) -> dict[str, Any]:
     """Metrics to 4 places; the users evaluated only with `users` (the plain object has none)."""
     return {task: {m: {key: v if key == "users" else round(v, 4) for key, v in met.items()
-                       if users or key != "users"} for m, met in methods.items()}
+                       if (users or key != "users") and key != "per_user"} for m, met in methods.items()}
             for task, methods in results.items()}
 
 
-def _lift_table(runs: list[dict[str, dict[str, Any]]], total: dict[str, dict[str, Any]], k: int) -> Table:
-    """cuecard ÷ the best baseline per fold, as the targets compare them, and over all folds pooled."""
-    from recsys.evaluate import TARGETS, lift
+def _lift_table(runs: list[dict[str, dict[str, Any]]], total: dict[str, dict[str, Any]] | None, k: int) -> Table:
+    """cuecard ÷ the best baseline as the targets compare them, with a 95% bootstrap interval over
+    the users: per fold, and over all folds pooled when there are several."""
+    from recsys.evaluate import TARGETS, lift, lift_interval
 
-    table = Table(title=f"cuecard ÷ best baseline, fold by fold (@{k})")
+    title = "cuecard ÷ best baseline" + (", fold by fold" if total is not None else "")
+    table = Table(title=f"{title} (@{k}) [95% interval, the users resampled]")
     table.add_column("fold", justify="left")
     for task, (metric, _) in TARGETS.items():
         table.add_column(f"{task} {metric.upper()}", justify="right")
@@ -145,13 +151,17 @@ def _lift_table(runs: list[dict[str, dict[str, Any]]], total: dict[str, dict[str
     def cells(results: dict[str, dict[str, Any]]) -> list[str]:
         row = []
         for task in TARGETS:
-            ratio = lift(results, task)
-            row += ["–" if ratio is None else f"{ratio:.3f}×", str(results[task]["cuecard"]["users"])]
+            ratio, bounds = lift(results, task), lift_interval(results, task)
+            cell = "–" if ratio is None else f"{ratio:.3f}×"
+            if bounds is not None:
+                cell += f" [{bounds[0]:.2f}–{bounds[1]:.2f}]"
+            row += [cell, str(results[task]["cuecard"]["users"])]
         return row
 
     for i, r in enumerate(runs, 1):
-        table.add_row(f"{i}" + (" (last basket)" if i == 1 else ""), *cells(r))
-    table.add_row("pooled", *cells(total))
+        table.add_row(f"{i}" + (" (last)" if i == 1 else ""), *cells(r))
+    if total is not None:
+        table.add_row("pooled", *cells(total))
     return table
 
 
