@@ -209,9 +209,10 @@ def report(phases: list[Phase]) -> str:
     add("acknowledged comments/s", [f"{len(p.acked) / p.seconds:.0f}" for p in phases])
     for q in (50, 99):
         add(f"batch→ack (stored) p{q} (ms)", [f"{pct(p.ack_s, q) * 1000:.0f}" for p in phases])
+    lat = {kind: [sorted(latencies(p, kind)) for p in phases] for kind in ("teleprompter", "bot")}  # once each
     for kind, label in (("teleprompter", "comment→card"), ("bot", "comment→answer")):
         for q in (50, 99):
-            add(f"{label} p{q} (ms)", [f"{pct(latencies(p, kind), q) * 1000:.0f}" for p in phases])
+            add(f"{label} p{q} (ms)", [f"{pct(v, q) * 1000:.0f}" for v in lat[kind]])
     add("comments lost", [str(p.lost) for p in phases])
     add("overloaded replies", [str(p.overloaded) for p in phases])
     add("subscribers dropped", [str(p.dropped) for p in phases])
@@ -219,7 +220,7 @@ def report(phases: list[Phase]) -> str:
     add("server peak RSS (MB)", [f"{p.rss_mb:.0f}" for p in phases])
     add("load clients' CPU (cores, same machine)", [f"{p.client_cpu:.2f}" for p in phases])
     if len(phases) == 2:
-        a, b = (pct(latencies(p, "teleprompter"), 99) for p in phases)
+        a, b = (pct(v, 99) for v in lat["teleprompter"])
         add("p99 ratio target/baseline", ["", f"{b / a:.2f}×" if a == a and a > 0 else "n/a"])
     width = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["| " + " | ".join(c.ljust(width[i]) for i, c in enumerate(r)) + " |" for r in rows]
