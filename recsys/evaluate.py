@@ -48,6 +48,7 @@ def evaluate_task(model: Recommender, train: Interactions, held: dict[int, np.nd
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     trained_items = int((np.diff(train.user_items.tocsc().indptr) > 0).sum())
     per_user: list[tuple[float, float, float]] = []
+    evaluated: list[int] = []
     shown: set[int] = set()
     users = list(held) if users is None else list(users)
     for u in tqdm(users, desc=desc or task, disable=not progress, leave=False):
@@ -61,12 +62,13 @@ def evaluate_task(model: Recommender, train: Interactions, held: dict[int, np.nd
                 continue
         recs, _ = model.recommend(u, history, k, exclude)
         per_user.append(ranking_metrics(recs, relevant, k))
+        evaluated.append(u)
         shown.update(recs.tolist())
     n = len(per_user)
     hr, ndcg, recall = (np.sum(per_user, axis=0) / n).tolist() if n else (0.0, 0.0, 0.0)
     # per user, in the order of `users` (the same for every method on one split), for `lift_interval`
     return {"hr": hr, "ndcg": ndcg, "recall": recall, "coverage": len(shown) / max(trained_items, 1),
-            "users": n, "per_user": tuple(per_user)}
+            "users": n, "per_user": tuple(per_user), "user_ids": tuple(evaluated)}
 
 
 def evaluate(data: Interactions, factories: dict[str, Callable[[], Recommender]], k: int = 10,
@@ -121,27 +123,32 @@ def lift(results: dict[str, dict[str, Any]], task: str, method: str = "cuecard")
 
 def lift_interval(results: dict[str, dict[str, Any]], task: str, method: str = "cuecard", level: float = 0.95,
                   draws: int = 1000, seed: int = 0) -> tuple[float, float] | None:
-    """A bootstrap interval for `lift`: the evaluated users resampled with replacement, every method
+    """A bootstrap interval for `lift`: the evaluated shoppers resampled with replacement, every method
     scored on the same draw. It shows how far the ratio could move on another sample of shoppers of
-    this size (None when `lift` is None or the per-user scores are absent)."""
+    this size. A shopper with several rows (pooled folds) is drawn with all of them, so their
+    baskets are not counted as independent. None when `lift` is None or per-user scores are absent."""
     metric, baselines = TARGETS[task]
     names = [b for b in baselines if b in results[task]]
     if method not in results[task] or not names or any("per_user" not in results[task][m] for m in [method, *names]):
         return None
     col = POOLED.index(metric)
     scores = np.array([[row[col] for row in results[task][m]["per_user"]] for m in [method, *names]], dtype=np.float64)
-    n_users = scores.shape[1]
-    if n_users == 0 or scores[1:].mean(axis=1).max() <= 0:
+    if scores.shape[1] == 0 or scores[1:].mean(axis=1).max() <= 0:
         return None
+    ids = results[task][method].get("user_ids", range(scores.shape[1]))
+    _, shopper = np.unique(np.asarray(ids), return_inverse=True)
+    n = int(shopper.max()) + 1
+    sums = np.stack([np.bincount(shopper, weights=row, minlength=n) for row in scores])  # (methods, shoppers)
+    rows = np.bincount(shopper, minlength=n).astype(np.float64)
     rng = np.random.default_rng(seed)
-    batch = max(1, 2_000_000 // n_users)  # draws at a time, bounding memory on large evaluations
+    batch = max(1, 2_000_000 // n)  # draws at a time, bounding memory on large evaluations
     ratios = []
     for start in range(0, draws, batch):
-        means = scores[:, rng.integers(0, n_users, (min(batch, draws - start), n_users))].mean(axis=2)
+        drawn = rng.integers(0, n, (min(batch, draws - start), n))
+        means = sums[:, drawn].sum(axis=2) / rows[drawn].sum(axis=1)
         best = means[1:].max(axis=0)
         ratios.append(means[0][best > 0] / best[best > 0])
-    r = np.concatenate(ratios)
-    lo, hi = np.quantile(r, [(1 - level) / 2, (1 + level) / 2])
+    lo, hi = np.quantile(np.concatenate(ratios), [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
 
 
@@ -181,6 +188,7 @@ def pooled(folds: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
             users = sum(r["users"] for r in rows)
             out[task][method] = {m: sum(r[m] * r["users"] for r in rows) / max(users, 1) for m in POOLED}
             out[task][method]["users"] = users
-            if all("per_user" in r for r in rows):
+            if all("per_user" in r and "user_ids" in r for r in rows):
                 out[task][method]["per_user"] = tuple(u for r in rows for u in r["per_user"])
+                out[task][method]["user_ids"] = tuple(u for r in rows for u in r["user_ids"])
     return out

@@ -102,7 +102,8 @@ def test_lift_is_cuecard_over_the_best_baseline_of_the_target() -> None:
 def _cross_sell(cuecard: list[float], popularity: list[float]) -> dict[str, dict[str, Any]]:
     """cross_sell results whose per-user HRs are given (NDCG and recall 0), as `evaluate_task` keeps them."""
     def met(hrs: list[float]) -> dict[str, Any]:
-        return {"hr": float(np.mean(hrs)), "per_user": tuple((h, 0.0, 0.0) for h in hrs)}
+        return {"hr": float(np.mean(hrs)), "ndcg": 0.0, "recall": 0.0, "users": len(hrs),
+                "per_user": tuple((h, 0.0, 0.0) for h in hrs)}
     return {"cross_sell": {"popularity": met(popularity), "cuecard": met(cuecard)}}
 
 
@@ -127,6 +128,25 @@ def test_lift_interval_covers_the_true_ratio_and_narrows_with_more_users() -> No
     big, small = interval(4000), interval(250)
     assert big[0] < 1.5 < big[1] and big[1] - big[0] < 0.3
     assert small[0] < 1.2 < small[1] and small[1] - small[0] > 2 * (big[1] - big[0])
+
+
+def test_pooled_interval_draws_a_shopper_with_all_their_baskets() -> None:
+    """Two folds that are copies of one (each shopper twice, same scores) are no more certain than the
+    one: drawing shoppers with all their rows gives the single fold's interval exactly; drawing the
+    rows as if independent would have given a narrower one."""
+    rng = np.random.default_rng(5)
+    fold = _cross_sell(list(rng.random(200) < 0.3), list(rng.random(200) < 0.2))
+    for met in fold["cross_sell"].values():
+        met["user_ids"] = tuple(range(200))
+    fold["next_basket"] = fold["cross_sell"]  # pooled pools both tasks
+    one = lift_interval(fold, "cross_sell")
+    both = lift_interval(pooled([fold, fold]), "cross_sell")
+    rows_independent = lift_interval({"cross_sell": {m: {k: v for k, v in met.items() if k != "user_ids"}
+                                                     for m, met in pooled([fold, fold])["cross_sell"].items()}},
+                                     "cross_sell")
+    assert one is not None and both is not None and rows_independent is not None
+    assert both == pytest.approx(one)
+    assert rows_independent[1] - rows_independent[0] < 0.8 * (one[1] - one[0])
 
 
 def test_evaluate_task_keeps_each_users_scores_in_user_order() -> None:
@@ -184,7 +204,7 @@ def test_cli_eval_folds_json(purchases_csv: Path) -> None:
     # an interval per fold and task, where there is a lift; "per_user" rows stay out of the JSON
     for task in ("next_basket", "cross_sell"):
         assert [b is None for b in out["lift_interval"][task]] == [r is None for r in out["lift"][task]]
-    assert "per_user" not in out["folds"][0]["cross_sell"]["cuecard"]
+    assert not {"per_user", "user_ids"} & set(out["folds"][0]["cross_sell"]["cuecard"])
 
 
 def test_cli_eval_prints_the_lift_with_its_interval(purchases_csv: Path) -> None:

@@ -132,7 +132,7 @@ def _interval(bounds: tuple[float, float] | None) -> list[float] | None:
 def _rounded(results: dict[str, dict[str, Any]], users: bool = False) -> dict[str, Any]:
     """Metrics to 4 places; the users evaluated only with `users` (the plain object has none)."""
     return {task: {m: {key: v if key == "users" else round(v, 4) for key, v in met.items()
-                       if (users or key != "users") and key != "per_user"} for m, met in methods.items()}
+                       if (users or key != "users") and key not in ("per_user", "user_ids")} for m, met in methods.items()}
             for task, methods in results.items()}
 
 
