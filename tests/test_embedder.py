@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from knowledge.embedder import CachedEmbedder, HashingEmbedder, load_embedder
+from knowledge.embedder import (
+    LOCK_SPAN,
+    CachedEmbedder,
+    HashingEmbedder,
+    SentenceTransformerEmbedder,
+    load_embedder,
+)
 from knowledge.errors import ModelLoadError
 
 
@@ -60,6 +68,69 @@ def test_cache_evicts_least_recently_used() -> None:
     cached.encode(["c"])  # evicts b
     cached.encode(["a", "b"])
     assert inner.batches[-1] == ["b"]
+
+
+class SliceRecordingModel:
+    """A stand-in for a SentenceTransformer: hashing vectors, recording each call's texts and whether
+    the embedder's lock was held during it."""
+
+    def __init__(self) -> None:
+        self.inner = HashingEmbedder(16)
+        self.calls: list[tuple[list[str], bool]] = []
+        self.owner: SentenceTransformerEmbedder | None = None
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return 16
+
+    def encode(self, texts: list[str], **_: object) -> np.ndarray:
+        assert self.owner is not None
+        self.calls.append((texts, self.owner._lock.locked()))
+        return self.inner.encode(texts)
+
+
+def test_a_long_batch_is_embedded_a_slice_per_hold_of_the_model_lock() -> None:
+    """100 texts at batch size 4 go to the model as slices of 4 × LOCK_SPAN, each under the lock
+    and in order, so a live comment waits for one slice of a bulk import, not all of it."""
+    model = SliceRecordingModel()
+    embedder = SentenceTransformerEmbedder(model, "fake", batch_size=4)
+    model.owner = embedder
+    texts = [f"问题{i}" for i in range(100)]
+    out = embedder.encode(texts)
+    span = 4 * LOCK_SPAN
+    assert [len(t) for t, _ in model.calls] == [span] * (100 // span) + ([100 % span] if 100 % span else [])
+    assert all(held for _, held in model.calls) and not embedder._lock.locked()
+    np.testing.assert_array_equal(out, model.inner.encode(texts))  # rows in the callers' order
+
+
+def test_a_question_waiting_for_the_model_goes_before_the_next_slice_of_a_bulk_import() -> None:
+    """The model lock is handed over in arrival order: a question that arrives while a bulk import's
+    first slice is embedding is embedded right after that slice, not after the whole import (a
+    plain `threading.Lock` lets the importing thread take it straight back)."""
+    gate = threading.Event()
+
+    class GatedModel(SliceRecordingModel):
+        def encode(self, texts: list[str], **kw: object) -> np.ndarray:
+            if texts[0] == "问题0":
+                assert gate.wait(10), "the test never opened the gate"
+            return super().encode(texts, **kw)
+
+    model = GatedModel()
+    embedder = SentenceTransformerEmbedder(model, "fake", batch_size=4)
+    model.owner = embedder
+    bulk = threading.Thread(target=embedder.encode, args=([f"问题{i}" for i in range(64)],))
+    bulk.start()
+    question = threading.Thread(target=embedder.encode, args=(["几天能到"],))
+    deadline = time.monotonic() + 10
+    while not model.calls and not embedder._lock.locked() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    question.start()
+    while embedder._lock.waiting() == 0 and time.monotonic() < deadline:  # the question is queued
+        time.sleep(0.001)
+    gate.set()
+    bulk.join(10)
+    question.join(10)
+    order = [texts[0] for texts, _ in model.calls]
+    assert order[:3] == ["问题0", "几天能到", f"问题{4 * LOCK_SPAN}"]
 
 
 def test_missing_model_names_the_setting(tmp_path: Path) -> None:
