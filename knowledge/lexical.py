@@ -99,10 +99,9 @@ class Analyzer:
         """The words of a text (jieba search mode, stop words dropped, slang folded), repeats kept."""
         text = unicodedata.normalize("NFKC", text).lower()
         with self._lock:
-            pieces = self._jieba.lcut_for_search(text, HMM=False)
-        out: list[str] = []
-        raw: list[str] = []  # the kept pieces as written, beside their folded forms in `out`
-        for piece in pieces:
+            pieces = list(self._jieba.tokenize(text, mode="search", HMM=False))
+        kept: list[tuple[str, int, int]] = []  # (folded word, start, end) in the text
+        for piece, begin, stop in pieces:
             piece = piece.strip()
             if not piece or piece in STOPWORDS or not _TOKEN_OK.search(piece):
                 continue
@@ -110,12 +109,10 @@ class Analyzer:
             if folded != piece:
                 # Search mode yields a word's sub-words just before it; a folded phrase's are not
                 # the shop's meaning ("几天能到" is 送达, not 几天 + 能到), so they would only dilute it.
-                while raw and raw[-1] != piece and raw[-1] in piece:
-                    raw.pop()
-                    out.pop()
-            raw.append(piece)
-            out.append(folded)
-        return out
+                while kept and begin <= kept[-1][1] and kept[-1][2] <= stop and kept[-1][1:] != (begin, stop):
+                    kept.pop()
+            kept.append((folded, begin, stop))
+        return [word for word, _, _ in kept]
 
     @staticmethod
     def char_bigrams(text: str) -> list[str]:

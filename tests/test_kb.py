@@ -222,6 +222,7 @@ def test_a_folded_phrase_drops_its_sub_words() -> None:
     assert analyzer.words("几天能到") == ["送达"]
     assert analyzer.words("耳机几天能到") == ["耳机", "送达"]
     assert analyzer.words("今天几天能到") == ["今天", "送达"]  # 今天 shares a character, not a piece
+    assert analyzer.words("收到几天能收到") == ["收到", "送达"]  # a separate 收到 before the phrase stays
 
 
 def test_bm25_prefers_rarer_terms_and_forgets_removed_documents() -> None:
