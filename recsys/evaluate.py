@@ -66,9 +66,10 @@ def evaluate_task(model: Recommender, train: Interactions, held: dict[int, np.nd
         shown.update(recs.tolist())
     n = len(per_user)
     hr, ndcg, recall = (np.sum(per_user, axis=0) / n).tolist() if n else (0.0, 0.0, 0.0)
-    # per user, in the order of `users` (the same for every method on one split), for `lift_interval`
+    # Each user's HR/NDCG/Recall (float32, n × 3) and id, in the order of `users`, for `lift_interval`.
     return {"hr": hr, "ndcg": ndcg, "recall": recall, "coverage": len(shown) / max(trained_items, 1),
-            "users": n, "per_user": tuple(per_user), "user_ids": tuple(evaluated)}
+            "users": n, "per_user": np.asarray(per_user, np.float32).reshape(n, 3),
+            "user_ids": np.asarray(evaluated, np.int64)}
 
 
 def evaluate(data: Interactions, factories: dict[str, Callable[[], Recommender]], k: int = 10,
@@ -126,30 +127,43 @@ def lift_interval(results: dict[str, dict[str, Any]], task: str, method: str = "
     """A bootstrap interval for `lift`: the evaluated shoppers resampled with replacement, every method
     scored on the same draw. It shows how far the ratio could move on another sample of shoppers of
     this size. A shopper with several rows (pooled folds) is drawn with all of them, so their
-    baskets are not counted as independent. None when `lift` is None or per-user scores are absent."""
+    baskets are not counted as independent. A draw in which no baseline scores is an infinite ratio
+    (the upper bound may be `inf`); one in which nothing scores is left out. None when `lift` is None,
+    the per-user scores are absent, or the methods were not scored on the same users."""
     metric, baselines = TARGETS[task]
     names = [b for b in baselines if b in results[task]]
-    if method not in results[task] or not names or any("per_user" not in results[task][m] for m in [method, *names]):
+    rows = [results[task][m] for m in [method, *names]] if method in results[task] else []
+    if not names or not rows or any("per_user" not in r or "user_ids" not in r for r in rows):
         return None
+    ids = np.asarray(rows[0]["user_ids"])
+    if any(not np.array_equal(np.asarray(r["user_ids"]), ids) for r in rows[1:]):
+        return None  # per-user rows pair up only when every method scored the same users in the same order
     col = POOLED.index(metric)
-    scores = np.array([[row[col] for row in results[task][m]["per_user"]] for m in [method, *names]], dtype=np.float64)
+    scores = np.stack([np.asarray(r["per_user"], np.float64).reshape(-1, 3)[:, col] for r in rows])
     if scores.shape[1] == 0 or scores[1:].mean(axis=1).max() <= 0:
         return None
-    ids = results[task][method].get("user_ids", range(scores.shape[1]))
-    _, shopper = np.unique(np.asarray(ids), return_inverse=True)
+    _, shopper = np.unique(ids, return_inverse=True)
     n = int(shopper.max()) + 1
     sums = np.stack([np.bincount(shopper, weights=row, minlength=n) for row in scores])  # (methods, shoppers)
-    rows = np.bincount(shopper, minlength=n).astype(np.float64)
+    counts = np.bincount(shopper, minlength=n).astype(np.float64)
     rng = np.random.default_rng(seed)
     batch = max(1, 2_000_000 // n)  # draws at a time, bounding memory on large evaluations
     ratios = []
     for start in range(0, draws, batch):
         drawn = rng.integers(0, n, (min(batch, draws - start), n))
-        means = sums[:, drawn].sum(axis=2) / rows[drawn].sum(axis=1)
-        best = means[1:].max(axis=0)
-        ratios.append(means[0][best > 0] / best[best > 0])
-    lo, hi = np.quantile(np.concatenate(ratios), [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi)
+        means = sums[:, drawn].sum(axis=2) / counts[drawn].sum(axis=1)
+        ours, best = means[0], means[1:].max(axis=0)
+        with np.errstate(divide="ignore"):
+            ratios.append((ours / best)[(best > 0) | (ours > 0)])
+    ratio = np.sort(np.concatenate(ratios))
+    return _quantile(ratio, (1 - level) / 2), _quantile(ratio, (1 + level) / 2)
+
+
+def _quantile(ordered: np.ndarray, q: float) -> float:
+    """numpy's default (linear) quantile of sorted values, `inf` where it would interpolate to one."""
+    h = q * (len(ordered) - 1)
+    below, above = ordered[int(np.floor(h))], ordered[int(np.ceil(h))]
+    return float("inf") if not np.isfinite(above) else float(below + (above - below) * (h - np.floor(h)))
 
 
 def backtest(data: Interactions, factories: dict[str, Callable[[], Recommender]], folds: int, k: int = 10,
@@ -189,6 +203,6 @@ def pooled(folds: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
             out[task][method] = {m: sum(r[m] * r["users"] for r in rows) / max(users, 1) for m in POOLED}
             out[task][method]["users"] = users
             if all("per_user" in r and "user_ids" in r for r in rows):
-                out[task][method]["per_user"] = tuple(u for r in rows for u in r["per_user"])
-                out[task][method]["user_ids"] = tuple(u for r in rows for u in r["user_ids"])
+                out[task][method]["per_user"] = np.concatenate([np.asarray(r["per_user"]).reshape(-1, 3) for r in rows])
+                out[task][method]["user_ids"] = np.concatenate([np.asarray(r["user_ids"]) for r in rows])
     return out

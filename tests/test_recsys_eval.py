@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,15 @@ def test_evaluate_runs_every_method_on_both_tasks() -> None:
     assert out["next_basket"]["repeat"]["ndcg"] > out["next_basket"]["popularity"]["ndcg"]
 
 
+def _same_results(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> bool:
+    """Equal metrics, and equal per-user arrays."""
+    def plain(r: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        return {t: {m: {k: v for k, v in met.items() if k not in ("per_user", "user_ids")} for m, met in ms.items()}
+                for t, ms in r.items()}
+    return plain(a) == plain(b) and all(np.array_equal(a[t][m][k], b[t][m][k]) for t in a for m in a[t]
+                                        for k in ("per_user", "user_ids"))
+
+
 def test_backtest_folds_are_the_protocol_one_basket_further_back() -> None:
     """Fold 1 is `evaluate(data)`, fold 2 is `evaluate` on the data without each user's last basket;
     with four baskets a user, only three folds have a basket to hold out and a history before it."""
@@ -77,8 +87,8 @@ def test_backtest_folds_are_the_protocol_one_basket_further_back() -> None:
     methods = {"popularity": PopularityRecommender, "repeat": RepeatRecommender}
     runs = backtest(data, methods, folds=5)
     assert len(runs) == 3
-    assert runs[0] == evaluate(data, methods)
-    assert runs[1] == evaluate(data.split_last()[0], methods)
+    assert _same_results(runs[0], evaluate(data, methods))
+    assert _same_results(runs[1], evaluate(data.split_last()[0], methods))
     assert [r["next_basket"]["repeat"]["users"] for r in runs] == [data.n_users] * 3
     with pytest.raises(ValueError, match="at least 1"):
         backtest(data, methods, folds=0)
@@ -102,8 +112,10 @@ def test_lift_is_cuecard_over_the_best_baseline_of_the_target() -> None:
 def _cross_sell(cuecard: list[float], popularity: list[float]) -> dict[str, dict[str, Any]]:
     """cross_sell results whose per-user HRs are given (NDCG and recall 0), as `evaluate_task` keeps them."""
     def met(hrs: list[float]) -> dict[str, Any]:
+        rows = np.zeros((len(hrs), 3), np.float32)
+        rows[:, 0] = hrs
         return {"hr": float(np.mean(hrs)), "ndcg": 0.0, "recall": 0.0, "users": len(hrs),
-                "per_user": tuple((h, 0.0, 0.0) for h in hrs)}
+                "per_user": rows, "user_ids": np.arange(len(hrs))}
     return {"cross_sell": {"popularity": met(popularity), "cuecard": met(cuecard)}}
 
 
@@ -113,6 +125,21 @@ def test_lift_interval_is_exact_when_every_user_scores_alike() -> None:
     lo, hi = lift_interval(results, "cross_sell")  # type: ignore[misc]
     assert lo == pytest.approx(1.2) and hi == pytest.approx(1.2)
     assert lift_interval(_cross_sell([1.0] * 5, [0.0] * 5), "cross_sell") is None  # no baseline hit: no ratio
+
+
+def test_lift_interval_upper_bound_is_infinite_when_baselines_often_miss_everyone() -> None:
+    """Popularity hits 1 of 20 users: about a third of the draws (0.95^20) hold no popularity hit, so
+    the ratio is unbounded above; the lower bound stays finite."""
+    lo, hi = lift_interval(_cross_sell([1.0] * 10 + [0.0] * 10, [1.0] + [0.0] * 19), "cross_sell")  # type: ignore[misc]
+    assert np.isfinite(lo) and lo > 1.0 and hi == float("inf")
+
+
+def test_lift_interval_needs_every_method_scored_on_the_same_users() -> None:
+    """Rows of different users cannot be paired: no interval rather than a wrong one."""
+    results = _cross_sell([1.0, 0.0, 1.0], [1.0, 1.0, 0.0])
+    assert lift_interval(results, "cross_sell") is not None
+    results["cross_sell"]["popularity"]["user_ids"] = np.array([2, 1, 0])
+    assert lift_interval(results, "cross_sell") is None
 
 
 def test_lift_interval_covers_the_true_ratio_and_narrows_with_more_users() -> None:
@@ -136,17 +163,15 @@ def test_pooled_interval_draws_a_shopper_with_all_their_baskets() -> None:
     rows as if independent would have given a narrower one."""
     rng = np.random.default_rng(5)
     fold = _cross_sell(list(rng.random(200) < 0.3), list(rng.random(200) < 0.2))
-    for met in fold["cross_sell"].values():
-        met["user_ids"] = tuple(range(200))
     fold["next_basket"] = fold["cross_sell"]  # pooled pools both tasks
     one = lift_interval(fold, "cross_sell")
-    both = lift_interval(pooled([fold, fold]), "cross_sell")
-    rows_independent = lift_interval({"cross_sell": {m: {k: v for k, v in met.items() if k != "user_ids"}
-                                                     for m, met in pooled([fold, fold])["cross_sell"].items()}},
-                                     "cross_sell")
-    assert one is not None and both is not None and rows_independent is not None
-    assert both == pytest.approx(one)
-    assert rows_independent[1] - rows_independent[0] < 0.8 * (one[1] - one[0])
+    both = pooled([fold, fold])
+    rows_independent = {"cross_sell": {m: {**met, "user_ids": np.arange(400)} for m, met in both["cross_sell"].items()}}
+    assert both["cross_sell"]["cuecard"]["user_ids"].tolist() == list(range(200)) * 2
+    both_interval, rows_independent_interval = lift_interval(both, "cross_sell"), lift_interval(rows_independent, "cross_sell")
+    assert one is not None and both_interval is not None and rows_independent_interval is not None
+    assert both_interval == pytest.approx(one)
+    assert rows_independent_interval[1] - rows_independent_interval[0] < 0.8 * (one[1] - one[0])
 
 
 def test_evaluate_task_keeps_each_users_scores_in_user_order() -> None:
@@ -157,6 +182,10 @@ def test_evaluate_task_keeps_each_users_scores_in_user_order() -> None:
     rows = np.array(nb["per_user"])
     assert rows.shape == (nb["users"], 3)
     assert rows.mean(axis=0) == pytest.approx([nb["hr"], nb["ndcg"], nb["recall"]])
+    assert nb["user_ids"].tolist() == list(held)  # every held-out user, in the order `held` lists them
+    cs = evaluate_task(RepeatRecommender().fit(train), train, held, "cross_sell", k=3)
+    with_new = [u for u, basket in held.items() if np.setdiff1d(basket, np.concatenate(train.baskets(u))).size]
+    assert cs["user_ids"].tolist() == with_new
 
 
 def test_pooled_weighs_each_fold_by_its_users() -> None:
@@ -194,7 +223,8 @@ def test_cli_eval_folds_json(purchases_csv: Path) -> None:
                                       "--folds", "2", "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout.strip().splitlines()[-1])
-    assert set(out) == {"next_basket", "cross_sell", "folds", "pooled", "lift", "lift_interval"}
+    assert set(out) == {"next_basket", "cross_sell", "folds", "pooled", "lift", "lift_interval", "lift_pooled",
+                        "lift_interval_pooled"}
     assert len(out["folds"]) == 2 and out["folds"][0]["next_basket"] == out["next_basket"]
     for fold, ratio in zip(out["folds"], out["lift"]["next_basket"], strict=True):
         best = max(fold["next_basket"][m]["ndcg"] for m in ("popularity", "repeat", "als", "item_knn"))
@@ -205,6 +235,10 @@ def test_cli_eval_folds_json(purchases_csv: Path) -> None:
     for task in ("next_basket", "cross_sell"):
         assert [b is None for b in out["lift_interval"][task]] == [r is None for r in out["lift"][task]]
     assert not {"per_user", "user_ids"} & set(out["folds"][0]["cross_sell"]["cuecard"])
+    pooled_nb = out["pooled"]["next_basket"]
+    best = max(pooled_nb[m]["ndcg"] for m in ("popularity", "repeat", "als", "item_knn"))
+    assert out["lift_pooled"]["next_basket"] == pytest.approx(pooled_nb["cuecard"]["ndcg"] / best, abs=1e-3)
+    assert (out["lift_interval_pooled"]["next_basket"] is None) == (out["lift_pooled"]["next_basket"] is None)
 
 
 def test_cli_eval_prints_the_lift_with_its_interval(purchases_csv: Path) -> None:
@@ -213,6 +247,7 @@ def test_cli_eval_prints_the_lift_with_its_interval(purchases_csv: Path) -> None
                                       "--item-col", "sku", "--basket-col", "order", "--order-col", "n"])
     assert result.exit_code == 0, result.output
     assert "cuecard ÷ best baseline" in result.stdout and "95% interval, the users resampled" in result.stdout
+    assert re.search(r"\d\.\d{3}× \[\d\.\d\d–\d\.\d\d\]", result.stdout)  # next_basket's ratio with its interval
     assert "pooled" not in result.stdout
 
 

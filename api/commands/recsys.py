@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -105,6 +106,9 @@ def evaluate_cmd(
             out["pooled"] = _rounded(pooled(runs), users=True)
             out["lift"] = {task: [_round(lift(r, task)) for r in runs] for task in results}
             out["lift_interval"] = {task: [_interval(lift_interval(r, task)) for r in runs] for task in results}
+            total = pooled(runs)
+            out["lift_pooled"] = {task: _round(lift(total, task)) for task in results}
+            out["lift_interval_pooled"] = {task: _interval(lift_interval(total, task)) for task in results}
         print(json.dumps(out))
         return
     for task, methods in results.items():
@@ -125,8 +129,9 @@ def _round(v: float | None) -> float | None:
     return None if v is None else round(v, 4)
 
 
-def _interval(bounds: tuple[float, float] | None) -> list[float] | None:
-    return None if bounds is None else [round(bounds[0], 4), round(bounds[1], 4)]
+def _interval(bounds: tuple[float, float] | None) -> list[float | None] | None:
+    """[low, high] to 4 places; an unbounded high (no baseline hit in some draws) is null."""
+    return None if bounds is None else [_round(b) if np.isfinite(b) else None for b in bounds]
 
 
 def _rounded(results: dict[str, dict[str, Any]], users: bool = False) -> dict[str, Any]:
@@ -154,7 +159,7 @@ def _lift_table(runs: list[dict[str, dict[str, Any]]], total: dict[str, dict[str
             ratio, bounds = lift(results, task), lift_interval(results, task)
             cell = "–" if ratio is None else f"{ratio:.3f}×"
             if bounds is not None:
-                cell += f" [{bounds[0]:.2f}–{bounds[1]:.2f}]"
+                cell += f" [{bounds[0]:.2f}–{bounds[1]:.2f}]".replace("inf", "∞")
             row += [cell, str(results[task]["cuecard"]["users"])]
         return row
 

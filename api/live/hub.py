@@ -113,13 +113,16 @@ class Hub:
     async def refresh_room(self, room_id: str) -> RoomState:
         """Reload a room's line-up (current product rows) and product on stage from the store; tell
         its subscribers when the line-up or the product on stage changed."""
-        state = await asyncio.to_thread(RoomState.load, self.store, room_id)
-        live = self.rooms.get(room_id)
+        return self._apply_state(await asyncio.to_thread(RoomState.load, self.store, room_id))
+
+    def _apply_state(self, state: RoomState) -> RoomState:
+        """Put a freshly loaded room state in place, telling subscribers if the line-up or stage moved."""
+        live = self.rooms.get(state.room_id)
         if live is not None:
             old, live.state = live.state, state
             if (old.on_stage, old.lineup_ids) == (state.on_stage, state.lineup_ids):
                 return state  # prices or stock may have changed: the new rows are in place, nothing to tell
-            frame = p.encode(p.RoomStateMsg(room_id=room_id, on_stage=state.on_stage, lineup=state.lineup_ids))
+            frame = p.encode(p.RoomStateMsg(room_id=state.room_id, on_stage=state.on_stage, lineup=state.lineup_ids))
             self._broadcast(live, ("host", "bot"), frame)
             live.last_pitch = 0.0  # a new product on stage deserves a fresh pitch-next
             self._maybe_pitch(live)
@@ -127,14 +130,14 @@ class Hub:
 
     async def set_on_stage(self, room_id: str, product_id: str | None) -> RoomState:
         """Put a line-up product on stage (None clears it); InvalidInputError if not in the line-up."""
-        def store_on_stage() -> None:  # one trip to the store's thread for the check and the write
+        def store_on_stage() -> RoomState:  # one trip to the store's thread: check, write, reload
             room = self.store.get_room(room_id)
             if product_id is not None and product_id not in room["lineup"]:
                 raise InvalidInputError(f"product {product_id!r} is not in room {room_id!r}'s line-up {room['lineup']}")
             self.store.update_room(room_id, on_stage=product_id)
+            return RoomState.load(self.store, room_id)
 
-        await asyncio.to_thread(store_on_stage)
-        return await self.refresh_room(room_id)
+        return self._apply_state(await asyncio.to_thread(store_on_stage))
 
     # ---- ingestion ----
     async def ingest(self, room_id: str, items: Sequence[CommentIn]) -> list[StoredComment]:
