@@ -115,10 +115,11 @@ def candidates(train: Interactions, aisles: np.ndarray | None) -> dict[str, Scor
         "TIFU-kNN + EASE": lambda u, h: 0.5 * scaled(user_knn(u, h)) + scaled(eases[150.0].scores(u, h)),
     }
     if aisles is not None:
-        found["blend + 0.01 aisle share × log pop"] = (
-            lambda u, h: scaled(blend.scores(u, h)) + 0.01 * scaled(aisle_share(h) * np.log1p(pop)))
+        for w in (0.1, 0.3):  # added to the explore part (scaled per user), as popularity is above
+            found[f"blend's explore + {w} aisle share × log pop"] = (
+                lambda u, h, w=w: explore(u, h) + w * scaled(aisle_share(h) * np.log1p(pop)))
         found["blend × (1 + 10 aisle share)^0.3"] = (
-            lambda u, h: (scaled(blend.scores(u, h)) + 1e-4) * (1 + 10 * aisle_share(h)) ** 0.3)
+            lambda u, h: (explore(u, h) + 1e-4) * (1 + 10 * aisle_share(h)) ** 0.3)
     return found
 
 
@@ -195,10 +196,10 @@ def main() -> None:
         return
     print(f"{args.purchases.name}: {report.summary()}; folds 2–{args.folds}, {len(ref):,} user-baskets with a "
           f"never-bought item; HR@{args.k} ÷ popularity; P(≥1.2): chance of ≥ 1.2 × popularity on {fold_users} users")
-    print(f"{'candidate':36s} {'HR':>7s} {'× pop':>6s} {'P(≥1.2)':>7s}  {'per fold':40s} {'vs blend +/-':>12s}")
+    print(f"{'candidate':44s} {'HR':>7s} {'× pop':>6s} {'P(≥1.2)':>7s}  {'per fold':40s} {'vs blend +/-':>12s}")
     for n, r in result.items():
         folds = " ".join(f"{x:.2f}" for x in r["per_fold"])
-        print(f"{n:36s} {r['hr']:7.4f} {r['ratio']:6.3f} {r['pass_chance']:7.2f}  {folds:40s} "
+        print(f"{n:44s} {r['hr']:7.4f} {r['ratio']:6.3f} {r['pass_chance']:7.2f}  {folds:40s} "
               f"{r['wins_vs_blend']:5d}/{r['losses_vs_blend']:<5d}")
 
 
