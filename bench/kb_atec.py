@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--model", default="usem3")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    embedder = load_embedder(args.model)
+    embedder = load_embedder(args.model, cache_size=0)  # evaluate embeds each query once
     results = [run("live-commerce set", embedder, load_documents(EVAL / "docs.jsonl"),
                    load_queries(EVAL / "queries.jsonl"), load_products(EVAL / "products.jsonl"))]
     atec = DATA / "question_pairs" / "atec_dev.tsv"

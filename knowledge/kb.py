@@ -249,10 +249,11 @@ class KnowledgeBase:
         with self._lock:
             now = self._titles(products)
             if now != titles:  # a product was renamed meanwhile: re-embed only the texts it changed
-                changed = [i for i, d in enumerate(clean) if self._index_text(d, now) != texts[i]]
+                now_texts = [self._index_text(d, now) for d in clean]
+                changed = [i for i, (a, b) in enumerate(zip(texts, now_texts, strict=True)) if a != b]
                 if changed:
                     vectors = np.array(vectors, dtype=np.float32)  # a writable copy
-                    vectors[changed] = self.embedder.encode([self._index_text(clean[i], now) for i in changed])
+                    vectors[changed] = self.embedder.encode([now_texts[i] for i in changed])
             self.store.upsert_documents(clean)
             self._index_docs(clean, now, vectors)
             self.save()

@@ -69,8 +69,8 @@ def evaluate(kb: KnowledgeBase, queries: Sequence[dict[str, Any]], modes: Sequen
              progress: Callable[[int], None] | None = None) -> dict[str, dict[str, float]]:
     """Each mode's figures on the queries (scoped to a query's `product_id` when it names one)."""
     rankings: dict[str, list[list[str]]] = {m: [] for m in modes}
-    for q in queries:
-        vector = kb.embedder.encode([q["query"]])[0]  # once for every mode, as `search` would embed it
+    vectors = kb.embedder.encode([q["query"] for q in queries])  # one batch, shared by every mode
+    for q, vector in zip(queries, vectors, strict=True):
         for mode in modes:
             hits = kb.search(q["query"], k=10, product_id=q.get("product_id"), mode=mode, vector=vector)
             rankings[mode].append([h.doc_id for h in hits])

@@ -109,7 +109,7 @@ class Analyzer:
             if folded != piece:
                 # Search mode yields a word's sub-words just before it; a folded phrase's are not
                 # the shop's meaning ("几天能到" is 送达, not 几天 + 能到), so they would only dilute it.
-                while kept and begin <= kept[-1][1] and kept[-1][2] <= stop and kept[-1][1:] != (begin, stop):
+                while kept and begin <= kept[-1][1] and kept[-1][2] <= stop:
                     kept.pop()
             kept.append((folded, begin, stop))
         return [word for word, _, _ in kept]

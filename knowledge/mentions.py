@@ -20,30 +20,31 @@ class ProductMentions:
 
     def __init__(self, analyzer: Analyzer) -> None:
         self.analyzer = analyzer
-        self._words: dict[str, set[str]] = {}
-        self._products: set[str] = set()
+        self._words: dict[str, set[str]] = {}  # word → the products it names
+        self._names: dict[str, set[str]] = {}  # product → its words, so forgetting one touches only those
 
     def learn(self, products: Iterable[dict[str, Any]]) -> None:
         """Remember (or refresh) the words that name each product."""
         for p in products:
-            if p["id"] in self._products:  # `forget` walks every word: only for a product seen before
-                self.forget(p["id"])
-            self._products.add(p["id"])
+            self.forget(p["id"])
             text = f"{p.get('brand') or ''} {p['title']} {(p.get('attributes') or {}).get('short_name', '')}"
-            for word in set(self.analyzer.words(text)):
-                if len(word) >= 2:
-                    self._words.setdefault(word, set()).add(p["id"])
+            words = {w for w in self.analyzer.words(text) if len(w) >= 2}
+            self._names[p["id"]] = words
+            for word in words:
+                self._words.setdefault(word, set()).add(p["id"])
 
     def forget(self, product_id: str) -> None:
         """Stop naming a product."""
-        self._products.discard(product_id)
-        for ids in self._words.values():
+        for word in self._names.pop(product_id, ()):
+            ids = self._words[word]
             ids.discard(product_id)
+            if not ids:
+                del self._words[word]
 
     def named(self, query: str | list[str]) -> set[str]:
         """The products a question (text, or its analysed words) names; empty when none."""
         totals: dict[str, float] = {}
-        n = max(len(self._products), 1)
+        n = max(len(self._names), 1)
         words = self.analyzer.words(query) if isinstance(query, str) else query
         for word in set(words):
             ids = self._words.get(word)

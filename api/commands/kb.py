@@ -150,7 +150,7 @@ def evaluate(
     docs = load_documents(kb_file)
     items = load_products(products) if products else []
     settings = load_settings(embedding_model=embedding_model)
-    embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
+    embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size, cache_size=0)  # each query once
     started = time.perf_counter()
     with throwaway_kb(embedder, docs, items) as kb, tqdm(total=len(qs), desc="queries", disable=as_json) as bar:
         figures = run_eval(kb, qs, progress=bar.update)
