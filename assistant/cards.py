@@ -13,9 +13,10 @@ import time
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from assistant.groups import QuestionGroup
+if TYPE_CHECKING:  # annotations only: importing the settings need not load numpy
+    from assistant.groups import QuestionGroup
 
 # Intents a customer-service bot can answer from the knowledge base; other intents never get answers.
 ANSWERABLE_INTENTS = frozenset({"price", "promotion", "shipping", "stock", "product_info", "after_sales"})

@@ -209,7 +209,7 @@ def report(phases: list[Phase]) -> str:
     add("acknowledged comments/s", [f"{len(p.acked) / p.seconds:.0f}" for p in phases])
     for q in (50, 99):
         add(f"batch→ack (stored) p{q} (ms)", [f"{pct(p.ack_s, q) * 1000:.0f}" for p in phases])
-    lat = {kind: [sorted(latencies(p, kind)) for p in phases] for kind in ("teleprompter", "bot")}  # once each
+    lat = {kind: [latencies(p, kind) for p in phases] for kind in ("teleprompter", "bot")}  # once each
     for kind, label in (("teleprompter", "comment→card"), ("bot", "comment→answer")):
         for q in (50, 99):
             add(f"{label} p{q} (ms)", [f"{pct(v, q) * 1000:.0f}" for v in lat[kind]])

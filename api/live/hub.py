@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -64,11 +63,6 @@ class Hub:
         """Start the comment writer and the stats ticker."""
         self.writer.start()
         self._spawn(self._stats_loop())
-        # Everything loaded so far (models, indexes, the store's rows) lives as long as the server.
-        # A full collection scanning it all stopped the process for ~0.3 s under load (the p99 of
-        # bench/live_load.py); frozen, those objects are never scanned again.
-        gc.collect()
-        gc.freeze()
 
     async def stop(self) -> None:
         """Close every subscriber, finish queued writes, stop the threads."""

@@ -161,9 +161,8 @@ async def _subscriber_ws(ws: WebSocket, room_id: str, role: str, since: int | No
     sub.task = writer
     reader = asyncio.create_task(_serve_inbound(hub, _Reader(ws, role, reply), sub, reply))
     try:
-        await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
-        if reader.done() and not reader.cancelled() and reader.exception() is None and reader.result() \
-                and not writer.done():
+        done, _ = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+        if reader in done and writer not in done and reader.exception() is None and reader.result():
             # The client was told to go: let the writer flush the error and the close frame.
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(writer), 1.0)

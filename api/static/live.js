@@ -1,4 +1,4 @@
-// CueCard live pages: one reconnecting WebSocket per page, resuming with since=<last seq>.
+// CueCard live pages: one reconnecting WebSocket per page; the snapshot sent on connect is what it missed.
 "use strict";
 const params = new URLSearchParams(location.search);
 const ROOM = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop());
