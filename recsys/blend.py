@@ -55,12 +55,6 @@ class BlendParams:
         return cls(**{k: v for k, v in raw.items() if k in names})
 
 
-def _scaled_positive(x: np.ndarray) -> np.ndarray:
-    """`scaled` for scores that are never negative (one array operation fewer)."""
-    top = float(x.max()) if len(x) else 0.0
-    return x / top if top > 0 else np.zeros_like(x)
-
-
 def scaled(x: np.ndarray) -> np.ndarray:
     """Scores scaled to [0, 1] by the user's best (negative ones count as 0)."""
     top = float(x.max()) if len(x) else 0.0
@@ -80,9 +74,10 @@ class BlendRecommender(Recommender):
         self.timings: dict[str, float] = {}
         self.popularity = PopularityRecommender()
         self.trial = np.zeros(0, np.float32)
-        self._trial_scaled: np.ndarray | None = None
-        self._explore_base: np.ndarray = np.zeros(0, np.float32)
-        self._stacked: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # see `_neighbour_rows`
+        # what every request shares, built by `_prepare` when the model is fitted or loaded
+        self._trial_scaled = np.zeros(0, np.float32)
+        self._explore_base = np.zeros(0, np.float32)
+        self._stacked = (np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))
         self.knn = ItemKNNRecommender()
         self.ease = EASERecommender()
         self.als = ALSRecommender()
@@ -119,7 +114,6 @@ class BlendRecommender(Recommender):
 
         self.popularity = PopularityRecommender().fit(data)
         self.trial = trial_counts(data)
-        self._trial_scaled, self._stacked = None, None
         lap("popularity")
         self.knn = ItemKNNRecommender(p.knn_neighbours, progress=self.progress).fit(data)
         lap("item_knn")
@@ -129,7 +123,17 @@ class BlendRecommender(Recommender):
                                   p.als_weighting, num_threads=self.num_threads, progress=self.progress).fit(data)
         lap("als")
         self.data = data
+        self._prepare()
         return self
+
+    def _prepare(self) -> None:
+        """Build what every request shares, once, before the model serves: the scaled trial
+        popularity (which breaks every tie), the explore base it gives, and the stacked rows of
+        `_ease_knn`. Never lazily on a request: a swap's first request would pay for it (on the
+        event loop, for requests served inline) and a concurrent one could see it half built."""
+        self._trial_scaled = scaled(self.trial)
+        self._explore_base = self.params.trial * self._trial_scaled + 1e-6 * self._trial_scaled
+        self._stacked = self._neighbour_rows()
 
     # ---- scoring ----
     def _neighbour_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -138,13 +142,11 @@ class BlendRecommender(Recommender):
         Serving gathers both parts' rows for the same items: one gather and one `bincount` instead
         of two of each, with the same additions in the same order, so the scores are bit-identical.
         """
-        if self._stacked is None:
-            n = self.n_items
-            e, k = self.ease.weights, self.knn.sim
-            indptr = np.concatenate((e.indptr, e.indptr[-1] + k.indptr[1:])).astype(np.int64)
-            cols = np.concatenate((e.indices.astype(np.int64), k.indices.astype(np.int64) + n))
-            self._stacked = (indptr, cols, np.concatenate((e.data, k.data)).astype(np.float32))
-        return self._stacked
+        n = self.n_items
+        e, k = self.ease.weights, self.knn.sim
+        indptr = np.concatenate((e.indptr, e.indptr[-1] + k.indptr[1:])).astype(np.int64)
+        cols = np.concatenate((e.indices.astype(np.int64), k.indices.astype(np.int64) + n))
+        return indptr, cols, np.concatenate((e.data, k.data)).astype(np.float32)
 
     def _profile(self, history: History) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The user's distinct known items, their share of baskets, and every item's decayed repeat score."""
@@ -168,26 +170,18 @@ class BlendRecommender(Recommender):
         Also `bought`: the distinct items the user bought (the only ones `repeat` scores).
         """
         p = self.params
-        n = self.n_items
         items, share, repeat = self._profile(history)
         out = {"repeat": repeat, "bought": items}  # `bought`: the items `repeat` scores
         # parts with zero weight are not computed: serving pays only for what the blend uses
         if p.ease or p.knn:
-            if self.knn.decay == 1.0 and self.ease.n_items == n and self.knn.n_items == n:
-                ease, knn = self._ease_knn(items, share.astype(np.float32))
-            else:
-                ease = self.ease.scores_from_items(items)
-                knn = self.knn.scores(user, history)
-            # both are sums of positive weights (negative ones are pruned at fit): no clipping needed
+            # both are sums of positive weights (negative ones are pruned at fit): `scaled` clips nothing
+            ease, knn = self._ease_knn(items, share.astype(np.float32))
             if p.ease:
-                out["ease"] = _scaled_positive(ease)
+                out["ease"] = scaled(ease)
             if p.knn:
-                out["knn"] = _scaled_positive(knn)
+                out["knn"] = scaled(knn)
         if p.als:
             out["als"] = scaled(self.als.scores(user, history))
-        if self._trial_scaled is None:
-            self._trial_scaled = scaled(self.trial)  # the same for every user: computed once
-            self._explore_base = p.trial * self._trial_scaled + 1e-6 * self._trial_scaled
         out["trial"] = self._trial_scaled
         return out
 
@@ -196,7 +190,7 @@ class BlendRecommender(Recommender):
         n = self.n_items
         if not len(items):
             return np.zeros(n, np.float32), np.zeros(n, np.float32)
-        indptr, cols, data = self._neighbour_rows()
+        indptr, cols, data = self._stacked
         rows = np.concatenate((items, items + n))
         idx, lens = row_positions(indptr, rows)
         # EASE rows weigh 1 (float32 × 1 is exact), bought-together rows the item's share of baskets
@@ -207,9 +201,7 @@ class BlendRecommender(Recommender):
     def combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
         """The blend of the parts (see module doc)."""
         p = self.params
-        # trial popularity breaks every tie (the same for every user: computed once in `parts`)
-        trial = parts["trial"]
-        explore = self._explore_base if trial is self._trial_scaled else p.trial * trial + 1e-6 * trial
+        explore = self._explore_base  # trial popularity, which breaks every tie (see `_prepare`)
         for name in ("ease", "als", "knn"):
             if name in parts:
                 explore = explore + getattr(p, name) * parts[name]
@@ -265,8 +257,7 @@ class BlendRecommender(Recommender):
     def recommend_user(self, user_id: str, k: int = 10,
                        exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top `k` for an external user id (popularity-led for a user never seen)."""
-        dense, history = self.history(user_id)
-        return self.top(self.parts(dense, history), k, exclude)
+        return self.recommend(*self.history(user_id), k, exclude)
 
     # ---- persistence ----
     def state(self) -> tuple[Arrays, dict[str, Any]]:
@@ -298,4 +289,5 @@ class BlendRecommender(Recommender):
         d = prefixed(arrays, "data")
         model.data = Interactions(d["user_ids"], d["item_ids"], d["user_ptr"], d["basket_ptr"],
                                   d["basket_items"], d["basket_qty"])
+        model._prepare()
         return model

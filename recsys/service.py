@@ -47,6 +47,12 @@ class Recommendation:
     product: dict[str, Any] | None = None
 
 
+def _pools(k: int) -> tuple[int, int]:
+    """Candidates asked of the model for `k` results: a small pool, and the retry when filters leave too few."""
+    pool = k + 8
+    return pool, 5 * pool + 100
+
+
 class RecommendationService:
     """Serve recommendations from a swappable blend model and the store's catalogue."""
 
@@ -177,7 +183,7 @@ class RecommendationService:
         best = memo.get("popular")
         if best is None:
             # the largest pool any request asks for; `top_k` orders by (score, id), so a prefix is exact
-            ids, scores = top_k(model.popularity.counts, 5 * (self.max_k + 8) + 100)
+            ids, scores = top_k(model.popularity.counts, _pools(self.max_k)[1])
             best = memo["popular"] = [Candidate(str(model.data.item_ids[i]), float(s), "popular")
                                       for i, s in zip(ids.tolist(), scores.tolist(), strict=True)]
         return best[:pool]
@@ -211,10 +217,10 @@ class RecommendationService:
         model = self._model
         # a small pool keeps the per-request Python work small; when filters (stock, bought
         # non-consumables) leave fewer than k, ask again with a much larger one
-        pool = k + 8
+        pool, retry = _pools(k)
         ranked, catalog = self._ranked(model, user_id, k, pool, room, room_interest)
         if len(ranked) < k:
-            ranked, catalog = self._ranked(model, user_id, k, 5 * pool + 100, room, room_interest)
+            ranked, catalog = self._ranked(model, user_id, k, retry, room, room_interest)
         return self._finish(ranked, catalog)
 
     def _ranked(self, model: BlendRecommender | None, user_id: str, k: int, pool: int, room: RoomState | None,
