@@ -39,16 +39,9 @@ def char_features(texts: Sequence[str]) -> sparse.csr_matrix:
     return hashed(texts, N_CHAR_FEATURES)
 
 
-def _sentiment_columns(scorer: SentimentScorer, chars: sparse.csr_matrix, texts: Sequence[str]) -> np.ndarray:
-    """The polarity columns, from the char block already hashed when the scorer shares its settings."""
-    if scorer.n_features == chars.shape[1]:
-        return columns(scorer.score_hashed(chars))
-    return columns(scorer.score_normalized(texts))
-
-
 def _design(embeddings: np.ndarray, texts: Sequence[str], scorer: SentimentScorer) -> sparse.csr_matrix:
     chars = char_features(texts)
-    dense = np.hstack([embeddings * EMB_SCALE, _sentiment_columns(scorer, chars, texts)])
+    dense = np.hstack([embeddings * EMB_SCALE, columns(scorer.score_hashed(chars))])  # the block already hashed
     return sparse.hstack([sparse.csr_matrix(dense), chars], format="csr")
 
 
@@ -75,7 +68,7 @@ class IntentHead:
         dense_end = self.dim + N_SENTIMENT
         chars = char_features(texts)
         emb_part = embeddings @ self.weights[:, : self.dim].T
-        sent_part = _sentiment_columns(self.sentiment, chars, texts) @ self.weights[:, self.dim : dense_end].T
+        sent_part = columns(self.sentiment.score_hashed(chars)) @ self.weights[:, self.dim : dense_end].T
         char_part = chars @ self.weights[:, dense_end:].T
         logits = np.asarray(emb_part + sent_part + char_part, dtype=np.float64) + self.bias
         return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)

@@ -51,6 +51,8 @@ class SentimentScorer:
     def __init__(self, weights: np.ndarray, bias: float, meta: dict[str, Any]) -> None:
         if weights.ndim != 1 or weights.shape[0] != int(meta.get("n_features", -1)):
             raise IntentModelError("sentiment weights do not match their meta.json n_features")
+        if weights.shape[0] != N_FEATURES:  # the intent head hands the scorer its own char block
+            raise IntentModelError(f"sentiment weights have {weights.shape[0]} n_features; the intent head hashes {N_FEATURES}")
         self.weights = weights.astype(np.float32)
         self.bias = float(bias)
         self.meta = meta
