@@ -150,6 +150,10 @@ class CommentPipeline:
         """Live groups of that room in the sliding window, biggest first."""
         return self.question_groups.groups(room_id, now)
 
+    def named_product(self, question: str, room: Any) -> str | None:
+        """The line-up product a raw question names ("2号链接", "耳机…"), or None."""
+        return self.resolver.named(normalize(question), room)
+
     def room_interest(self, room_id: str, now: float | None = None) -> dict[str, float]:
         """Product id → share of the room's grouped questions about it (for recommendations)."""
         weights: dict[str, float] = {}

@@ -185,12 +185,16 @@ class ReferenceResolver:
                 return staged
         return None
 
+    def named(self, text: str, room: RoomState) -> str | None:
+        """The line-up product a normalised text names by link number or by name, or None."""
+        return self.link(text, room) or self.mention(text, room)
+
     def resolve(self, text: str, room: RoomState, intent: str | None = None) -> str | None:
         """The product a normalised comment means, or None; falls back to the stage for product intents."""
         if not room.lineup:
             return room.on_stage if intent in PRODUCT_INTENTS else None
         self.observe(room)
-        found = self.link(text, room) or self.mention(text, room)
+        found = self.named(text, room)
         if found:
             return found
         if _PREVIOUS.search(text):

@@ -48,6 +48,9 @@ class FakePipeline:
                                     {intent: 0.9}, intent, product, group_id, None))
         return out
 
+    def named_product(self, question: str, room: Any) -> str | None:
+        return None  # the fake names nothing: a question goes to the product on stage
+
     def room_interest(self, room_id: str, now: float | None = None) -> dict[str, float]:
         return {}  # FakeRecommender.pitch_next pitches the line-up in order, whatever the interest
 

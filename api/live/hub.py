@@ -27,7 +27,6 @@ from api.live.room import LiveConfig, LiveRoom, answer_item, card_model, public_
 from api.live.subscriber import Close, Send, Subscriber
 from api.live.writer import CommentWriter
 from assistant.cards import ANSWERABLE_INTENTS, Card, CardBoard
-from assistant.normalize import normalize
 from knowledge.errors import InvalidInputError, ModelLoadError, OverloadedError
 from knowledge.room import RoomState
 from knowledge.store import CommentIn, Store, StoredComment
@@ -317,19 +316,12 @@ class Hub:
             pid = product_id
             if pid is None and state is not None:
                 # The product the question names ("2号链接", "耳机…") wins over the one on stage.
-                pid = self._named_product(question, state) or state.on_stage
+                named = self.pipeline.named_product(question, state) if self.pipeline is not None else None
+                pid = named or state.on_stage
             return self.answerer.answer(question, room=state, product_id=pid), pid
 
         ans, pid = await asyncio.get_running_loop().run_in_executor(self._answers, work)
         return answer_item(ans, question=question, product_id=pid)
-
-    def _named_product(self, question: str, state: RoomState) -> str | None:
-        """The line-up product a question names by link number or by name, if the pipeline can tell."""
-        resolver = getattr(self.pipeline, "resolver", None)
-        if resolver is None:
-            return None
-        text = normalize(question)
-        return resolver.link(text, state) or resolver.mention(text, state)
 
     # ---- subscribers ----
     async def subscribe(self, room_id: str, role: str, send: Send, close: Close,
