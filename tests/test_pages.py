@@ -62,9 +62,10 @@ def post(base: str, room: str, texts: list[str], prefix: str) -> None:
 def test_teleprompter_cards_live_biggest_first_done_and_switcher(server: tuple[str, Any], browser: Any) -> None:
     """Two question groups appear as cards (the bigger first); Done removes one; #2 goes on stage."""
     base, app = server
-    page = browser.new_page(viewport={"width": 1024, "height": 768}, device_scale_factor=1)  # a tablet
+    page = browser.new_page(viewport={"width": 1024, "height": 768}, device_scale_factor=1, locale="zh-CN")  # a tablet
     page.goto(f"{base}/teleprompter/r1?key={KEYS['host']}")
     page.wait_for_selector("#status.live")
+    assert page.locator("#status").inner_text() == "直播中"
     assert page.locator("#stage button").all_inner_texts() == ["#1 商品p1", "#2 商品p2", "#3 商品p3"]
     post(base, "r1", ["包邮吗"] * 2 + ["多少钱"] * 4 + ["1号链接"] * 6, "t")
     page.wait_for_function("document.querySelectorAll('.card.question_group').length >= 2", timeout=20_000)
@@ -72,7 +73,9 @@ def test_teleprompter_cards_live_biggest_first_done_and_switcher(server: tuple[s
     titles = page.locator(".card.question_group .title").all_inner_texts()
     counts = page.locator(".card.question_group .count").all_inner_texts()
     assert titles[:2] == ["多少钱", "包邮吗"] and counts[:2] == ["×4", "×2"]
-    assert page.locator(".card.purchase_surge .title").inner_text() == "6 viewers want the link for #1"
+    assert page.locator(".card.purchase_surge .title").inner_text() == "6 位观众想要 #1 的链接"
+    assert page.locator(".card.purchase_surge .kind").inner_text().startswith("想要链接")
+    assert page.locator(".card.question_group button.done").first.inner_text() == "完成 ✓"
     assert page.locator(".card").first.get_attribute("class").startswith("card purchase_surge")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "teleprompter.png"), full_page=True)
@@ -88,7 +91,7 @@ def test_dashboard_charts_intents_and_complaint_rate(server: tuple[str, Any], br
     """Comments streaming in show up as intent lines, KPIs and a complaint rate on the dashboard."""
     base, _ = server
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{base}/dashboard/r1?key={KEYS['host']}")
+    page.goto(f"{base}/dashboard/r1?key={KEYS['host']}&lang=en")
     page.wait_for_selector("#status.live")
     for k in range(4):
         post(base, "r1", ["多少钱"] * 6 + ["假货吧，质量太差了"] * 2 + ["666"] * 4, f"d{k}-")
@@ -121,3 +124,22 @@ def test_chromium_is_the_debian_one() -> None:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing")
     assert shutil.which("chromium") == CHROMIUM  # the one on PATH is the Debian package's, nothing else
+
+
+def test_pages_speak_chinese_by_default_and_english_on_request(server: tuple[str, Any], browser: Any) -> None:
+    """With no ?lang= and a Chinese browser the labels are Chinese; ?lang=en or an English browser gets English."""
+    base, _ = server
+    zh = browser.new_page(locale="zh-CN")
+    zh.goto(f"{base}/dashboard/r1?key={KEYS['host']}")
+    assert zh.locator("[data-i18n='dashboard.kpi_backlog']").inner_text() == "等待分析"
+    assert zh.evaluate("document.documentElement.lang") == "zh-CN"
+    zh.goto(f"{base}/teleprompter/r1?key={KEYS['host']}&lang=en")
+    assert zh.locator("#room-title").inner_text() != "提词器"
+    assert zh.evaluate("t('teleprompter.done')") == "Done ✓"
+    zh.close()
+    en = browser.new_page(locale="en-US")
+    en.goto(f"{base}/dashboard/r1?key={KEYS['host']}")
+    assert en.locator("[data-i18n='dashboard.kpi_backlog']").inner_text() == "waiting for analysis"
+    en.goto(f"{base}/dashboard/r1?key={KEYS['host']}&lang=zh-CN")
+    assert en.evaluate("t('cards.kind.purchase_surge')") == "想要链接"
+    en.close()

@@ -34,7 +34,7 @@ function drawLines(canvas, series, maxY, format) {
     ctx.fillText(format(maxY * i / 4), 4, y + 4);
   }
   const now = points.length ? points[points.length - 1].ts : Date.now() / 1000;
-  ctx.fillText(`-${WINDOW}s`, pad.l, h - 6); ctx.fillText("now", w - pad.r - 24, h - 6);
+  ctx.fillText(`-${WINDOW}s`, pad.l, h - 6); ctx.fillText(t("dashboard.axis_now"), w - pad.r - 24, h - 6);
   const x = (ts) => pad.l + (w - pad.l - pad.r) * (1 - (now - ts) / WINDOW);
   const y = (v) => pad.t + (h - pad.t - pad.b) * (1 - v / maxY);
   ctx.lineWidth = 2.5;
@@ -59,7 +59,8 @@ function draw() {
   drawLines(document.getElementById("intents"), series, maxY, (v) => v.toFixed(0));
   const legend = document.getElementById("legend");
   legend.replaceChildren(...[...intents].sort().map((k) => {
-    const item = el("span", "", k); const dot = el("i"); dot.style.background = COLORS[k] || "#ced4da"; item.prepend(dot); return item;
+    const key = `intents.${k}`, name = t(key) === key ? k : t(key);
+    const item = el("span", "", name); item.dataset.intent = k; const dot = el("i"); dot.style.background = COLORS[k] || "#ced4da"; item.prepend(dot); return item;
   }));
   const rates = points.map((p) => [p.ts, p.rolling]);
   const maxRate = Math.max(0.1, ...rates.map(([, v]) => v));
@@ -87,8 +88,8 @@ function onMessage(msg) {
 async function boot() {
   try {
     const room = await api(`/rooms/${encodeURIComponent(ROOM)}/lineup`);
-    document.getElementById("room-title").textContent = `${room.title || ROOM} · dashboard`;
-  } catch (err) { setStatus(false, `cannot load room: ${err.message}`); }
+    document.getElementById("room-title").textContent = `${room.title || ROOM} · ${t("dashboard.title_suffix")}`;
+  } catch (err) { setStatus(false, t("common.cannot_load_room", {error: err.message})); }
   connectLive("teleprompter", onMessage, setStatus);
   window.addEventListener("resize", draw);
 }

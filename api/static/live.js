@@ -25,15 +25,15 @@ function connectLive(kind, onMessage, onStatus) {
   function open() {
     const proto = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${proto}://${location.host}/ws/rooms/${encodeURIComponent(ROOM)}/${kind}?key=${encodeURIComponent(KEY)}`);
-    ws.onopen = () => { delay = 500; onStatus(true, "live"); };
+    ws.onopen = () => { delay = 500; onStatus(true, t("common.live")); };
     ws.onmessage = (event) => {
       const msg = JSON.parse(event.data);
       if (msg.type === "error" && msg.close) onStatus(false, msg.reason);
       onMessage(msg, ws);
     };
     ws.onclose = (event) => {
-      if (event.code === 4401 || event.code === 4403 || event.code === 4404) { onStatus(false, `closed: ${event.code} (check the key and room)`); return; }
-      onStatus(false, "reconnecting…");
+      if (event.code === 4401 || event.code === 4403 || event.code === 4404) { onStatus(false, t("common.closed", {code: event.code})); return; }
+      onStatus(false, t("common.reconnecting"));
       setTimeout(open, delay);
       delay = Math.min(delay * 2, 10000);
     };

@@ -1,9 +1,29 @@
 // Teleprompter: big cards, biggest and newest first; tap "Done" to clear a card for every host.
+// Every label comes from t() (i18n.js); card titles the server composes are re-worded from the card's fields.
 "use strict";
-const KIND_LABEL = {question_group: "Question", purchase_surge: "Wants the link", complaint_alert: "Complaints",
-                    compliance_warning: "Compliance", pitch_next: "Pitch next"};
-const REASON = {bought_together: "often bought together", because_you_bought: "buyers of this also bought",
-                popular_in_room: "viewers are asking about it", live_now: "in the line-up", popular: "popular in the shop"};
+const label = (prefix, k) => { const key = `${prefix}.${k}`, text = t(key); return text === key ? k : text; };
+const REASON = (k) => label("reasons", k);
+const secondsIn = (text) => { const m = /(\d+)\s*s\b/.exec(text || ""); return m ? m[1] : ""; };
+
+// The card's title in the page's language (a question group's title is the viewers' own words).
+function cardTitle(c) {
+  const where = c.link ? `#${c.link}` : (c.product_id || "");
+  if (c.kind === "purchase_surge") return t("cards.surge_title", {count: c.count, where});
+  if (c.kind === "complaint_alert") return t("cards.complaint_title", {count: c.count, seconds: secondsIn(c.title)});
+  if (c.kind === "compliance_warning") return t("cards.compliance_title", {terms: [...new Set(c.items.map((i) => i.term))].join("、")});
+  if (c.kind === "pitch_next" && c.items.length) {
+    const first = c.items[0];
+    return t("cards.pitch_title", {where: first.link ? `#${first.link} ` : "", title: first.title});
+  }
+  return c.title;
+}
+
+function cardBody(c) {
+  if (c.kind === "pitch_next") return REASON(c.body);
+  if (c.kind === "purchase_surge") return t("cards.surge_body", {seconds: secondsIn(c.body)});
+  if (c.kind === "complaint_alert") return t("cards.complaint_body", {trend: c.trend});
+  return c.body;
+}
 const cards = new Map();
 let socket = null, lineup = [], onStage = null;
 
@@ -19,7 +39,7 @@ function renderStage() {
   lineup.forEach((p, i) => {
     const b = el("button", p.id === onStage ? "on" : "", `#${i + 1} ${p.title}`);
     b.dataset.product = p.id;
-    b.title = "Put this product on stage";
+    b.title = t("teleprompter.put_on_stage");
     b.onclick = () => socket && socket.send(JSON.stringify({type: "set_on_stage", product_id: p.id}));
     nav.appendChild(b);
   });
@@ -29,17 +49,17 @@ function cardNode(c) {
   const node = el("article", `card ${c.kind}`);
   node.dataset.id = c.id;
   const top = el("div", "top");
-  const kind = el("span", "kind", KIND_LABEL[c.kind] || c.kind);
+  const kind = el("span", "kind", label("cards.kind", c.kind));
   if (c.link) { kind.append(" "); kind.appendChild(el("span", "link", `#${c.link}`)); }
   top.appendChild(kind);
   if (c.count && c.kind !== "pitch_next") top.appendChild(el("span", "count", `×${c.count}`));
   node.appendChild(top);
-  node.appendChild(el("div", "title", c.title));
+  node.appendChild(el("div", "title", cardTitle(c)));
   if (c.talking_point) node.appendChild(el("div", "point", `▸ ${c.talking_point}`));
-  if (c.body) node.appendChild(el("div", "body", c.kind === "pitch_next" ? (REASON[c.body] || c.body) : c.body));
+  if (c.body) node.appendChild(el("div", "body", cardBody(c)));
   if (c.kind === "pitch_next" && c.items.length) {
     const ul = el("ul");
-    c.items.forEach((i) => ul.appendChild(el("li", "", `${i.link ? "#" + i.link + " " : ""}${i.title} · ${REASON[i.reason] || i.reason}`)));
+    c.items.forEach((i) => ul.appendChild(el("li", "", `${i.link ? "#" + i.link + " " : ""}${i.title} · ${REASON(i.reason)}`)));
     node.appendChild(ul);
   } else if (c.kind === "compliance_warning") {
     const ul = el("ul");
@@ -48,7 +68,7 @@ function cardNode(c) {
   }
   if (c.samples && c.samples.length && c.kind !== "question_group") node.appendChild(el("div", "samples", c.samples.join(" · ")));
   if (c.kind === "question_group" && c.samples && c.samples.length > 1) node.appendChild(el("div", "samples", c.samples.join(" · ")));
-  const done = el("button", "done", "Done ✓");
+  const done = el("button", "done", t("teleprompter.done"));
   done.onclick = () => socket && socket.send(JSON.stringify({type: "mark_done", card_id: c.id}));
   node.appendChild(done);
   return node;
@@ -67,7 +87,7 @@ function render(freshIds) {
       if (freshIds.has(c.id)) node.classList.add("fresh");
       return node;
     }));
-    if (!sorted.length) main.appendChild(el("p", "empty", "No open cards. Questions from the room will appear here."));
+    if (!sorted.length) main.appendChild(el("p", "empty", t("teleprompter.no_cards")));
     freshIds.clear();
   });
 }
@@ -94,7 +114,7 @@ async function boot() {
     document.getElementById("room-title").textContent = room.title || ROOM;
     lineup = room.lineup; onStage = room.on_stage;
     renderStage();
-  } catch (err) { setStatus(false, `cannot load room: ${err.message}`); }
+  } catch (err) { setStatus(false, t("common.cannot_load_room", {error: err.message})); }
   connectLive("teleprompter", onMessage, setStatus);
 }
 boot();
