@@ -2,8 +2,8 @@
 
 Tables: rooms, products, kb_documents, comments, purchases, model_versions, and schema_version.
 Comments are idempotent on (room_id, platform, comment_id): a replayed comment is never stored
-twice and keeps its first sequence number. The schema is versioned; `Store.migrate()` applies
-the missing steps in order and records each one.
+twice and keeps its first sequence number. The schema is versioned by Alembic
+(`knowledge/migrations/`); `Store.migrate()` runs `upgrade heads` at start-up.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -189,13 +190,10 @@ class Store:
 
     # ---- schema ----
     def migrate(self) -> int:
-        """Apply every missing migration step; return the schema version now in force."""
-        with self.engine.begin() as conn:
-            schema_version.create(conn, checkfirst=True)
-            current = conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
-            for version in range(current + 1, len(MIGRATIONS) + 1):
-                MIGRATIONS[version - 1](conn)
-                conn.execute(insert(schema_version).values(version=version, applied_at=time.time()))
+        """Apply every missing Alembic revision (`upgrade heads`); return the schema version in force."""
+        from knowledge.migrations.runner import upgrade
+
+        upgrade(self.engine)
         return self.schema_version()
 
     def schema_version(self) -> int:
@@ -385,6 +383,11 @@ class Store:
                  "user_id": c.user_id, "text": c.text, "ts": c.ts or now, "received_at": now}
                 for c in items]
         with self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                # Two instances ingesting into one room: the second waits until the first commits, so
+                # seq order is commit order in each room and a reader at `since=` never skips a row
+                # that commits later with a lower seq. (SQLite has one writer at a time anyway.)
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:room))"), {"room": room_id})
             before = conn.execute(select(func.max(comments.c.seq))).scalar() or 0
             stmt = self._insert(comments).on_conflict_do_nothing(
                 index_elements=["room_id", "platform", "comment_id"])
