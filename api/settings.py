@@ -66,6 +66,20 @@ class Settings(BaseSettings):
     ws_messages_per_s: float = Field(200.0, gt=0)  # per connection, any role
     cards: BoardConfig = BoardConfig()  # when teleprompter cards appear (assistant.cards.BoardConfig)
 
+    # --- several instances: room bus and leases (issue 12) ---
+    bus_url: str = "memory://"  # memory:// = one process; redis://host:6379/0 = rooms shared by instances
+    bus_lease_ms: int = Field(2000, ge=200)  # a room's analysis lease; another instance takes over after it
+
+    # --- shows, review, widget key and events (issue 14) ---
+    show_auto_start: bool = True  # the first comment after a quiet gap starts a show by itself
+    show_gap_s: float = Field(1800.0, gt=0)  # how long a room must be quiet for that
+    api_key_widget: str | None = None  # publishable: recommendations, related products and events only
+    widget_origins: list[str] = []  # shop origins the widget key is accepted from (empty: any origin)
+    widget_key_per_s: float = Field(200.0, gt=0)  # widget calls per second per key
+    widget_client_per_s: float = Field(10.0, gt=0)  # widget calls per second per client (IP)
+    widget_max_events: int = Field(500, ge=1)  # events per POST /events batch
+    event_weights: dict[str, float] = {"impression": 0.0, "click": 0.3, "add_to_cart": 0.6, "purchase": 1.0}
+
     @field_validator("embedding_model")
     @classmethod
     def _model_not_empty(cls, value: str) -> str:

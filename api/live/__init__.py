@@ -16,6 +16,10 @@ def build_hub(services: Any) -> Hub:
     config = LiveConfig(queue_size=s.subscriber_queue_size, max_backlog=s.live_max_backlog,
                         batch_max=s.live_batch_max, replay_max=s.live_replay_max,
                         pitch_interval_s=s.live_pitch_interval_s, board=s.cards)
+    from api.live.bus import make_bus
+
+    rebuild_window = float(getattr(s, "group_window_s", 120.0))
+    config.rebuild_window_s = rebuild_window
     return Hub(services.store, pipeline=services.pipeline, answerer=services.answerer,
                compliance=services.compliance, recommender=services.recommender, config=config,
-               auth=ApiKeys.from_settings(s))
+               auth=ApiKeys.from_settings(s), bus=make_bus(s.bus_url, s.bus_lease_ms))

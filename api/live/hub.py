@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from api.live import protocol as p
+from api.live.bus import Bus, MemoryBus, RoomEvent
 from api.live.room import LiveConfig, LiveRoom, answer_item, card_model, public_comment
 from api.live.subscriber import Close, Send, Subscriber
 from api.live.writer import CommentWriter
@@ -38,8 +39,13 @@ class Hub:
     """Every live room of one app; `start()`/`stop()` are called by the app's lifespan."""
 
     def __init__(self, store: Store, *, pipeline: Any = None, answerer: Any = None, compliance: Any = None,
-                 recommender: Any = None, config: LiveConfig | None = None, auth: Any = None) -> None:
+                 recommender: Any = None, config: LiveConfig | None = None, auth: Any = None,
+                 bus: Bus | None = None) -> None:
         self.store = store
+        # The room bus: in-process by default (delivered directly, as one process always was);
+        # a shared one (Redis) makes the room's owner analyse and every instance deliver.
+        self.bus = bus or MemoryBus()
+        self.shared = self.bus.shared
         self.pipeline = pipeline
         self.answerer = answerer
         self.compliance = compliance
@@ -55,13 +61,17 @@ class Hub:
         self._room_locks: dict[str, asyncio.Lock] = {}
         self._analysis_rows: list[tuple[int, dict[str, Any]]] = []
         self._recording = False
+        self.shows: Any = None  # a knowledge.shows.ShowRecorder: keeps each show's cards, answers, stage
         self.counters = {"stored": 0, "analysed": 0, "dropped_subscribers": 0, "overloaded": 0}
 
     # ---- lifecycle ----
     async def start(self) -> None:
         """Start the comment writer and the stats ticker."""
         self.writer.start()
+        await self.bus.start(self._on_bus)
         self._spawn(self._stats_loop())
+        if self.shared:
+            self._spawn(self._lease_loop())
 
     async def stop(self) -> None:
         """Close every subscriber, finish queued writes, stop the threads."""
@@ -74,6 +84,10 @@ class Hub:
         for task in list(self._tasks):
             task.cancel()
         await self.writer.stop()
+        for room_id, live in list(self.rooms.items()):
+            if live.owner:
+                await self.bus.release(room_id)  # another instance takes the room at once
+        await self.bus.stop()
         for ex in (self._model, self._answers, self._db):
             ex.shutdown(wait=False, cancel_futures=True)
 
@@ -97,8 +111,14 @@ class Hub:
                         lambda: (RoomState.load(self.store, room_id), self.store.last_comment_seq(room_id)))
                     live = LiveRoom(state=state, board=CardBoard(room_id, self.config.board),
                                     last_seq=last)
-                    live.tasks.append(asyncio.create_task(self._analyzer(live), name=f"analyzer-{room_id}"))
-                    self.rooms[room_id] = live
+                    if self.shared:
+                        self.rooms[room_id] = live
+                        await self.bus.watch(room_id)
+                        if await self.bus.claim(room_id):
+                            await self._take_over(live)
+                    else:
+                        live.tasks.append(asyncio.create_task(self._analyzer(live), name=f"analyzer-{room_id}"))
+                        self.rooms[room_id] = live
         finally:
             self._room_locks.pop(room_id, None)  # unknown ids must not pile up locks
         return self.rooms[room_id]
@@ -115,6 +135,8 @@ class Hub:
             old, live.state = live.state, state
             if (old.on_stage, old.lineup_ids) == (state.on_stage, state.lineup_ids):
                 return state  # prices or stock may have changed: the new rows are in place, nothing to tell
+            if not self._leads(live):
+                return state  # the owner tells the subscribers (on every instance)
             frame = p.encode(p.RoomStateMsg(room_id=state.room_id, on_stage=state.on_stage, lineup=state.lineup_ids))
             self._broadcast(live, ("host", "bot"), frame)
             live.last_pitch = 0.0  # a new product on stage deserves a fresh pitch-next
@@ -128,9 +150,14 @@ class Hub:
             if product_id is not None and product_id not in room["lineup"]:
                 raise InvalidInputError(f"product {product_id!r} is not in room {room_id!r}'s line-up {room['lineup']}")
             self.store.update_room(room_id, on_stage=product_id)
+            if self.shows is not None:
+                self.shows.observe_stage(room_id, product_id)
             return RoomState.load(self.store, room_id)
 
-        return self._apply_state(await asyncio.to_thread(store_on_stage))
+        state = self._apply_state(await asyncio.to_thread(store_on_stage))
+        if self.shared:
+            self.bus.publish(room_id, RoomEvent("state"))  # every instance reloads; the owner tells
+        return state
 
     # ---- ingestion ----
     async def ingest(self, room_id: str, items: Sequence[CommentIn]) -> list[StoredComment]:
@@ -141,7 +168,7 @@ class Hub:
             raise InvalidInputError(f"at most {p.MAX_BATCH} comments per batch, got {len(items)}")
         live = await self.room(room_id)
         waiting = len(live.pending) + live.reserved
-        if self.pipeline is not None and waiting + len(items) > self.config.max_backlog:
+        if self.pipeline is not None and self._leads(live) and waiting + len(items) > self.config.max_backlog:
             self.counters["overloaded"] += 1
             raise OverloadedError(f"room {room_id!r} has {waiting} comments waiting for analysis; retry shortly")
         live.reserved += len(items)
@@ -153,7 +180,9 @@ class Hub:
         self.counters["stored"] += len(fresh)
         if fresh:
             live.last_seq = max(live.last_seq, max(c.seq for c in fresh))
-            if self.pipeline is not None:
+            if self.shared:  # the owner (maybe this instance) pulls them from the store, in seq order
+                self.bus.publish(room_id, RoomEvent("comments", seq=live.last_seq))
+            elif self.pipeline is not None:
                 live.pending.extend(fresh)
                 live.wakeup.set()
         return stored
@@ -164,6 +193,8 @@ class Hub:
         while True:
             await live.wakeup.wait()
             live.wakeup.clear()
+            if self.shared:
+                await self._pull(live)
             while live.pending:
                 n = min(len(live.pending), self.config.batch_max)
                 batch = [live.pending.popleft() for _ in range(n)]
@@ -179,6 +210,8 @@ class Hub:
                 if cards:
                     frame = p.encode(p.CardsMsg(upto_seq=upto, cards=[card_model(c) for c in cards]))
                     self._broadcast(live, ("host",), frame)
+                    if self.shared:
+                        await self._keep_snapshot(live)
                 self._record(analyses)
                 self._after_batch(live, analyses, cards, upto)
 
@@ -187,6 +220,8 @@ class Hub:
         groups = self.pipeline.groups(live.room_id)
         with live.lock:
             cards = live.board.update(live.state, analyses, groups)
+        if self.shows is not None:
+            self.shows.observe_batch(live.room_id, analyses, cards)
         return analyses, cards
 
     def _record(self, analyses: Sequence[Any]) -> None:
@@ -212,7 +247,7 @@ class Hub:
 
     # ---- answers, talking points, pitch-next (the answer thread) ----
     def _after_batch(self, live: LiveRoom, analyses: list[Any], cards: list[Card], upto: int) -> None:
-        want_answers = bool(live.subscribers["bot"]) and self.answerer is not None
+        want_answers = self._has(live, "bot") and self.answerer is not None
         new_groups = [c for c in cards if c.kind == "question_group" and not c.talking_point]
         if self.answerer is not None and (want_answers or new_groups):
             questions = [a for a in analyses if want_answers and a.top_intent in ANSWERABLE_INTENTS
@@ -272,6 +307,7 @@ class Hub:
             items.append(answer_item(ans, question=a.text, seq=a.seq, comment_id=a.comment_id, user_id=a.user_id,
                                      intent=a.top_intent, product_id=a.product_id, group_id=a.group_id))
         cards: list[Card] = []
+        given: list[dict[str, Any]] = []
         for card in groups:
             group_id = card.id.removeprefix("group:")
             ans = self._answer(live, card.title, card.product_id, card.intent, group_id)
@@ -281,10 +317,16 @@ class Hub:
                 findings = self.compliance.check(point)
             with live.lock:
                 cards.extend(live.board.set_talking_point(group_id, point, findings))
+            given.append({"ref": f"group:{group_id}", "question": card.title, "text": point, "handoff": ans.handoff,
+                          "group_id": group_id, "product_id": card.product_id, "confidence": ans.confidence,
+                          "reason": str(ans.reason)})
+        if self.shows is not None:
+            self.shows.observe_answers(live.room_id, given + [i.model_dump() for i in items])
+            self.shows.observe_cards(live.room_id, cards)
         return items, cards
 
     def _maybe_pitch(self, live: LiveRoom) -> None:
-        if self.recommender is None or not live.subscribers["host"]:
+        if self.recommender is None or not self._has(live, "host"):
             return
         now = time.time()
         if now - live.last_pitch < self.config.pitch_interval_s:
@@ -297,7 +339,10 @@ class Hub:
             interest = self.pipeline.room_interest(live.room_id)  # every live question counts
             recs = self.recommender.pitch_next(live.state, room_interest=interest, k=3)
             with live.lock:
-                return live.board.pitch_next(recs, live.state)
+                card = live.board.pitch_next(recs, live.state)
+            if card is not None and self.shows is not None:
+                self.shows.observe_cards(live.room_id, [card])
+            return card
         try:
             card = await asyncio.get_running_loop().run_in_executor(self._answers, work)
         except Exception:
@@ -348,9 +393,14 @@ class Hub:
             async for frame in self._replay(live, since):
                 yield frame
         if sub.role == "host":
-            with live.lock:
-                cards = live.board.live_cards()
-            yield p.encode(p.CardsMsg(upto_seq=live.last_seq, cards=[card_model(c) for c in cards], snapshot=True))
+            snapshot = None if self._leads(live) else await self.bus.get_snapshot(live.room_id)
+            if snapshot is not None:
+                yield snapshot  # the owner's board, kept on the bus
+            else:
+                with live.lock:
+                    cards = [] if not self._leads(live) else live.board.live_cards()
+                yield p.encode(p.CardsMsg(upto_seq=live.last_seq, cards=[card_model(c) for c in cards],
+                                          snapshot=True))
             self._maybe_pitch(live)
 
     async def _replay(self, live: LiveRoom, since: int) -> AsyncIterator[str]:
@@ -367,6 +417,13 @@ class Hub:
                 return
 
     def _broadcast(self, live: LiveRoom, roles: Sequence[str], frame: str) -> None:
+        """Send a frame to the room's subscribers: here, or through the shared bus on every instance."""
+        if self.shared:
+            self.bus.publish(live.room_id, RoomEvent("frame", roles=tuple(roles), frame=frame))
+        else:
+            self._deliver(live, roles, frame)
+
+    def _deliver(self, live: LiveRoom, roles: Sequence[str], frame: str) -> None:
         for role in roles:
             for sub in list(live.subscribers[role]):
                 if not sub.offer(frame) and sub.dropped:
@@ -374,11 +431,128 @@ class Hub:
                     self.counters["dropped_subscribers"] += 1
                     sub.dropped = False  # counted once, here
 
+    # ---- the shared bus: ownership, events from other instances ----
+    def _leads(self, live: LiveRoom) -> bool:
+        """True when this instance analyses the room (always, on the in-process bus)."""
+        return not self.shared or live.owner
+
+    def _has(self, live: LiveRoom, role: str) -> bool:
+        """Whether the room may have subscribers of `role` (on a shared bus, on some other instance)."""
+        return self.shared or bool(live.subscribers[role])
+
+    def _on_bus(self, room_id: str, ev: RoomEvent) -> None:
+        """An event from the room's bus (published by any instance, this one included)."""
+        live = self.rooms.get(room_id)
+        if live is None:
+            return
+        if ev.kind == "frame":
+            self._deliver(live, ev.roles, ev.frame)
+        elif ev.kind == "comments":
+            live.last_seq = max(live.last_seq, ev.seq)
+            if live.owner:
+                live.wakeup.set()
+        elif ev.kind == "mark_done":
+            if live.owner:
+                self.mark_done(room_id, ev.card_id)
+        elif ev.kind == "state":
+            self._spawn(self.refresh_room(room_id))
+        elif ev.kind == "bus_down":
+            # Frames may be lost while the bus is away: tell every subscriber, who reconnects with
+            # since=<last seq> and gets what it missed from the store.
+            text = p.encode(p.ErrorMsg(code="bus_unavailable", close=int(p.CloseCode.BUS_UNAVAILABLE),
+                                       reason="the room bus went away; reconnect with since=<last seq>"))
+            for subs in live.subscribers.values():
+                for sub in list(subs):
+                    sub.close(p.CloseCode.BUS_UNAVAILABLE, "room bus unavailable", text)
+
+    async def _lease_loop(self) -> None:
+        """Renew the leases this instance holds; claim rooms whose owner went away."""
+        while True:
+            await asyncio.sleep(self.bus.lease_ms / 4000)
+            for room_id, live in list(self.rooms.items()):
+                try:
+                    got = await self.bus.claim(room_id)
+                    if got and not live.owner:
+                        log.warning("instance %s takes over room %s", self.bus.instance_id, room_id)
+                        await self._take_over(live)
+                    elif not got and live.owner:
+                        log.warning("instance %s lost room %s's lease", self.bus.instance_id, room_id)
+                        self._give_up(live)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("lease renewal failed for room %s", room_id)
+
+    async def _take_over(self, live: LiveRoom) -> None:
+        """Become the room's owner: rebuild its groups and board from the store, then analyse."""
+        live.owner = True
+        live.board = CardBoard(live.room_id, self.config.board)
+        question_groups = getattr(self.pipeline, "question_groups", None)
+        if question_groups is not None and hasattr(question_groups, "reset"):
+            question_groups.reset(live.room_id)  # whatever this instance held before is stale
+
+        def rebuild() -> tuple[int, list[Any]]:
+            last = self.store.last_comment_seq(live.room_id)
+            cutoff = time.time() - self.config.rebuild_window_s
+            rows = self.store.comments_since(live.room_id, max(0, last - self.config.rebuild_max),
+                                             self.config.rebuild_max)
+            past = [_stored(r) for r in rows if r["seq"] <= last and float(r["ts"]) >= cutoff]
+            unanalysed = {r["seq"] for r in rows if r["analysis"] is None}
+            fresh: list[Any] = []
+            if self.pipeline is not None:
+                for at in range(0, len(past), self.config.batch_max):
+                    analyses, _ = self._analyze(live, past[at:at + self.config.batch_max])
+                    fresh.extend(a for a in analyses if a.seq in unanalysed)
+            return last, fresh
+
+        last, fresh = await asyncio.get_running_loop().run_in_executor(self._model, rebuild)
+        live.queued_upto = max(live.queued_upto, last)
+        live.last_seq = max(live.last_seq, last)
+        self._record(fresh)
+        with live.lock:
+            cards = live.board.live_cards()
+        self._broadcast(live, ("host",), p.encode(p.CardsMsg(upto_seq=last, cards=[card_model(c) for c in cards],
+                                                             snapshot=True)))
+        await self._keep_snapshot(live)
+        live.tasks.append(asyncio.create_task(self._analyzer(live), name=f"analyzer-{live.room_id}"))
+        live.wakeup.set()  # anything stored since `last`
+
+    def _give_up(self, live: LiveRoom) -> None:
+        """Stop analysing a room whose lease another instance now holds."""
+        live.owner = False
+        for task in live.tasks:
+            task.cancel()
+        live.tasks.clear()
+        live.pending.clear()
+
+    async def _pull(self, live: LiveRoom) -> None:
+        """Owner on a shared bus: queue what every instance stored since the last pull, in seq order."""
+        if live.pending or live.queued_upto >= live.last_seq:
+            return
+        limit = max(self.config.batch_max * 4, 1)
+        rows = await asyncio.get_running_loop().run_in_executor(
+            self._db, self.store.comments_since, live.room_id, live.queued_upto, limit)
+        if rows:
+            live.queued_upto = rows[-1]["seq"]
+            live.pending.extend(_stored(r) for r in rows)
+        if len(rows) == limit:
+            live.wakeup.set()  # more to come
+
+    async def _keep_snapshot(self, live: LiveRoom) -> None:
+        """Owner: keep the live board on the bus for hosts that connect to other instances."""
+        with live.lock:
+            cards = live.board.live_cards()
+        await self.bus.set_snapshot(live.room_id, p.encode(p.CardsMsg(
+            upto_seq=live.last_seq, cards=[card_model(c) for c in cards], snapshot=True)))
+
     def mark_done(self, room_id: str, card_id: str) -> bool:
         """Mark a card done for every host of the room; False when no such live card."""
         live = self.rooms.get(room_id)
         if live is None:
             return False
+        if not self._leads(live):  # the owner holds the board: it marks and tells every host
+            self.bus.publish(room_id, RoomEvent("mark_done", card_id=card_id))
+            return True
         with live.lock:
             ok = live.board.mark_done(card_id)
         if ok:
@@ -398,7 +572,7 @@ class Hub:
             upto = int(now) - 1  # the last whole second: the current one is still filling
             for live in list(self.rooms.values()):
                 after = live.stats_sec or upto - 1
-                if not live.subscribers["host"] or upto <= after:
+                if not self._leads(live) or not self._has(live, "host") or upto <= after:
                     continue
                 live.stats_sec = upto
                 with live.lock:
@@ -407,3 +581,10 @@ class Hub:
                 self._broadcast(live, ("host",), p.encode(p.StatsMsg(
                     ts=float(upto + 1), window_s=float(upto - after), backlog=len(live.pending),
                     subscribers=subs, **stats)))
+
+
+def _stored(row: dict[str, Any]) -> StoredComment:
+    """A stored comment row as the pipeline takes it."""
+    return StoredComment(seq=row["seq"], room_id=row["room_id"], platform=row["platform"],
+                         comment_id=row["comment_id"], user_id=row["user_id"], text=row["text"],
+                         ts=float(row["ts"]), inserted=True)

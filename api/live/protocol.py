@@ -35,6 +35,7 @@ class CloseCode(IntEnum):
     SLOW_CONSUMER = 4408  # the subscriber's queue overflowed; it was told, then dropped
     INVALID_MESSAGES = 4422  # too many malformed messages in a row
     RATE_LIMITED = 4429  # kept flooding after being told
+    BUS_UNAVAILABLE = 4503  # the room bus (Redis) went away: reconnect, with since=<last seq>
 
 
 class ProtocolError(InvalidInputError):

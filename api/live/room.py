@@ -28,6 +28,8 @@ class LiveConfig:
     answer_cache_size: int = 2048
     max_answer_backlog: int = 2000  # questions waiting for answers before the oldest are dropped
     board: BoardConfig = field(default_factory=BoardConfig)  # every room's card thresholds
+    rebuild_window_s: float = 120.0  # shared bus: a new owner re-analyses this much of the room's past
+    rebuild_max: int = 20000  # … and at most this many comments
 
 
 @dataclass
@@ -48,6 +50,8 @@ class LiveRoom:
     answer_queue: deque[tuple[list[Any], list[Card], int]] = field(default_factory=deque)
     answering: bool = False
     stats_sec: int = 0  # the last whole second reported to dashboards
+    owner: bool = False  # shared bus: this instance holds the room's analysis lease
+    queued_upto: int = 0  # shared bus: the highest seq pulled from the store for analysis
 
     @property
     def room_id(self) -> str:

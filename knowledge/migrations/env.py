@@ -21,7 +21,7 @@ def _url() -> str:
         return url
     from api.settings import Settings
 
-    return Settings().resolved_database_url()
+    return str(Settings().resolved_database_url)
 
 
 def run_migrations_offline() -> None:
