@@ -42,6 +42,7 @@ class Services:
             "store": self.store.engine.dialect.name,
             "schema_version": self.store.schema_version(),
             "models": models,
+            "recommender": self.recommender.describe() if self.recommender is not None else None,
         }
 
     def close(self) -> None:
@@ -88,4 +89,12 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
     from api.live import build_hub
 
     services.live = build_hub(services)
+    # --- issue 14: shows (recorded by the hub) and widget events ---
+    from knowledge.events import EventStore
+    from knowledge.shows import ShowRecorder, ShowStore
+
+    services.extras["shows"] = ShowStore(store)
+    services.extras["events"] = EventStore(store)
+    services.live.shows = ShowRecorder(services.extras["shows"], gap_s=settings.show_gap_s,
+                                       auto_start=settings.show_auto_start)
     return services

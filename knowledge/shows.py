@@ -10,13 +10,27 @@ them in one transaction per flush, from whichever worker thread calls it.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, String, Table, func, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from knowledge.errors import InvalidInputError, NotFoundError
 from knowledge.store import Store, comments, metadata
@@ -49,6 +63,8 @@ show_events = Table(
     Column("data", JSON, nullable=False, default=dict),
     Index("ix_show_events_show_kind", "show_id", "kind"),
 )
+
+log = logging.getLogger("cuecard.shows")
 
 EVENT_KINDS = ("stage", "card", "answer", "handoff", "compliance", "ticket", "room_stats", "lineup")
 
@@ -121,7 +137,7 @@ class ShowStore:
             raise NotFoundError(f"room {room_id!r} has no shows yet")
         return _row(r)
 
-    def list(self, room_id: str) -> list[dict[str, Any]]:
+    def list_shows(self, room_id: str) -> list[dict[str, Any]]:
         """A room's shows, newest first; NotFoundError for an unknown room."""
         self.store.get_room(room_id)
         with self.engine.connect() as conn:
@@ -236,7 +252,10 @@ class ShowRecorder:
                 return
             buffered, self._buffer, self._flushed = self._buffer, {}, now
         for show_id, events in buffered.items():
-            self.shows.add_events(show_id, events)
+            try:
+                self.shows.add_events(show_id, events)
+            except Exception:  # recording must never stop the room's cards
+                log.exception("could not record %d events of show %s", len(events), show_id)
 
     # ---- hooks ----
     def observe_batch(self, room_id: str, analyses: Sequence[Any], cards: Sequence[Any],
@@ -249,15 +268,21 @@ class ShowRecorder:
                 self._last_seen[room_id] = now
             quiet = last is None or now - last >= self.gap_s
             if self.auto_start and quiet and (last is not None or self.show_of(room_id) is None):
-                first_seq = min(a.seq for a in analyses)
-                self.flush(force=True)  # what the old show buffered stays with it
-                show = self.shows.start(room_id, auto=True, now=now)
-                if show["start_seq"] >= first_seq:  # the batch is already stored: it belongs to the new show
-                    show["start_seq"] = first_seq - 1
-                    with self.shows.engine.begin() as conn:
-                        conn.execute(update(shows).where(shows.c.id == show["id"]).values(start_seq=first_seq - 1))
-                self.started(show)
+                try:
+                    self._auto_start(room_id, analyses, now)
+                except Exception:
+                    log.exception("could not start a show in room %s", room_id)
         self.observe_cards(room_id, cards, now)
+
+    def _auto_start(self, room_id: str, analyses: Sequence[Any], now: float) -> None:
+        first_seq = min(a.seq for a in analyses)
+        self.flush(force=True)  # what the old show buffered stays with it
+        show = self.shows.start(room_id, auto=True, now=now)
+        if show["start_seq"] >= first_seq:  # the batch is already stored: it belongs to the new show
+            show["start_seq"] = first_seq - 1
+            with self.shows.engine.begin() as conn:
+                conn.execute(update(shows).where(shows.c.id == show["id"]).values(start_seq=first_seq - 1))
+        self.started(show)
 
     def observe_cards(self, room_id: str, cards: Sequence[Any], now: float | None = None) -> None:
         """Cards that fired or changed: each kept once per show, with its latest count and talking point."""
