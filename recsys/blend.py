@@ -5,7 +5,7 @@
 `repeat` is the decayed share of the user's baskets holding the item (most of a next basket is
 items bought before); each explore part is scaled to [0, 1] per user so the weights mean the same
 for every user. The weights are tuned on validation baskets carved from the training data
-(`recsys.tuning`), never on held-out ones. The model keeps its training baskets, so a user's
+(`recsys.tuning`, passed in as the tuner: the model never imports its tuner), never on held-out ones. The model keeps its training baskets, so a user's
 fresh purchases (`recalculate_user`) count at the next request without a retrain.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
@@ -26,6 +27,8 @@ from recsys.item_knn import ItemKNNRecommender
 from recsys.popularity import PopularityRecommender, trial_counts
 
 PARTS = ("ease", "als", "knn", "trial")
+# (training data, starting parameters) → (tuned parameters, report): `recsys.tuning.tune_blend`
+Tuner = Callable[[Interactions, "BlendParams"], tuple["BlendParams", dict[str, Any]]]
 
 
 @dataclass
@@ -66,10 +69,10 @@ class BlendRecommender(Recommender):
 
     kind: ClassVar[str] = "cuecard"
 
-    def __init__(self, params: BlendParams | None = None, tune: bool = False, progress: bool = False,
+    def __init__(self, params: BlendParams | None = None, tuner: Tuner | None = None, progress: bool = False,
                  num_threads: int = 1) -> None:
         self.params = params or BlendParams()
-        self.tune, self.progress, self.num_threads = tune, progress, num_threads
+        self.tuner, self.progress, self.num_threads = tuner, progress, num_threads
         self.tuning_report: dict[str, Any] = {}
         self.timings: dict[str, float] = {}
         self.popularity = PopularityRecommender()
@@ -92,11 +95,11 @@ class BlendRecommender(Recommender):
 
     # ---- training ----
     def fit(self, data: Interactions) -> BlendRecommender:
-        """Tune the weights on validation baskets (when asked), then fit every part on all of `data`."""
-        if self.tune:
-            from recsys.tuning import tune_blend
-
-            self.params, self.tuning_report = tune_blend(data, self.params, progress=self.progress)
+        """Tune the weights with the tuner passed in (if any), then fit every part on all of `data`."""
+        if self.tuner is not None:
+            started = time.perf_counter()
+            self.params, self.tuning_report = self.tuner(data, self.params)
+            self.timings["tuning"] = round(time.perf_counter() - started, 3)
         self.fit_parts(data)
         self.data = data
         return self

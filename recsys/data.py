@@ -11,6 +11,7 @@ in one basket is one line with the quantities summed.
 from __future__ import annotations
 
 import warnings
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -170,6 +171,12 @@ def canonical_frame(raw: pd.DataFrame, columns: Columns) -> tuple[pd.DataFrame, 
     return frame[list(CANONICAL)], report
 
 
+def shopper_half(user_ids: np.ndarray) -> np.ndarray:
+    """0 or 1 per external user id, from a stable hash (CRC-32): the same shopper always falls in the
+    same half, in every fold and every run, so tuning on one half never sees the other."""
+    return np.fromiter((zlib.crc32(str(u).encode("utf-8")) & 1 for u in user_ids), np.int8, len(user_ids))
+
+
 def row_positions(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions of the stored entries of `rows` in a CSR matrix, and each row's length (one gather
     instead of a Python loop over rows)."""
@@ -269,11 +276,14 @@ class Interactions:
         """External user id → dense id."""
         return {s: i for i, s in enumerate(self.user_ids.tolist())}
 
-    def split_last(self) -> tuple[Interactions, dict[int, np.ndarray]]:
-        """Hold out each user's last basket (users with at least two); the rest keeps the same ids."""
+    def split_last(self, users: np.ndarray | None = None) -> tuple[Interactions, dict[int, np.ndarray]]:
+        """Hold out each user's last basket (users with at least two; only `users` when given, such as
+        validation shoppers); the rest keeps the same ids."""
         n_b = np.diff(self.user_ptr)
         last = self.user_ptr[1:] - 1
         held_users = np.flatnonzero(n_b >= 2)
+        if users is not None:
+            held_users = np.intersect1d(held_users, np.asarray(users, np.int64))
         held = {int(u): np.unique(self.basket_items[self.basket_ptr[last[u]]:self.basket_ptr[last[u] + 1]])
                 for u in held_users}
         drop = np.zeros(len(self.basket_ptr) - 1, bool)

@@ -12,15 +12,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 from scipy import sparse
-from tqdm.auto import tqdm
 
 from recsys.base import Arrays, History, Recommender
 from recsys.data import Interactions, row_positions
 from recsys.repeat import decayed_profile
-
-
-def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-    return np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype)
 
 
 class ItemKNNRecommender(Recommender):
@@ -42,30 +37,27 @@ class ItemKNNRecommender(Recommender):
         return self.sim.shape[0]
 
     def fit(self, data: Interactions) -> ItemKNNRecommender:
-        """Count co-occurrences in blocks of items (bounded memory) and keep the top neighbours."""
+        """Count co-occurrences as one sparse product and keep each item's top neighbours.
+
+        Sparse throughout: memory and time follow the co-purchase pairs, not items² (a dense block
+        per item range cost 10 s and most of the RSS on a 21,000-item shop).
+        """
         b = data.basket_matrix
-        bt = b.T.tocsr()
         n = data.n_items
         per_item = np.asarray(b.sum(axis=0)).ravel().astype(np.float64)
-        k = min(self.neighbours, max(n - 1, 1))
-        block = max(1, int(2e7 // max(n, 1)))
-        rows, cols, vals = [], [], []
-        starts = range(0, n, block)
-        for start in tqdm(starts, desc="item-knn", disable=not self.progress, unit="block"):
-            stop = min(start + block, n)
-            together = (bt[start:stop] @ b).toarray().astype(np.float32)
-            together[np.arange(stop - start), np.arange(start, stop)] = 0.0
-            denom = (np.maximum(per_item[start:stop, None], 1) ** self.alpha
-                     * np.maximum(per_item[None, :], 1) ** (1 - self.alpha))
-            sim = (together / denom).astype(np.float32)
-            top = np.argpartition(-sim, k - 1, axis=1)[:, :k] if n > k else np.tile(np.arange(n), (stop - start, 1))
-            val = np.take_along_axis(sim, top, axis=1)
-            keep = val > 0
-            rows.append(np.repeat(np.arange(start, stop), keep.sum(axis=1)))
-            cols.append(top[keep])
-            vals.append(val[keep])
-        self.sim = sparse.csr_matrix((_cat(vals, np.float32), (_cat(rows, np.int64), _cat(cols, np.int64))),
-                                     shape=(n, n))
+        together = (b.T.tocsr() @ b).tocoo()
+        off = together.row != together.col
+        rows, cols = together.row[off].astype(np.int64), together.col[off].astype(np.int64)
+        vals = (together.data[off] / (np.maximum(per_item[rows], 1) ** self.alpha
+                                      * np.maximum(per_item[cols], 1) ** (1 - self.alpha))).astype(np.float32)
+        keep = vals > 0
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+        order = np.lexsort((cols, -vals, rows))  # by item, best neighbour first, ties by id
+        rows, cols, vals = rows[order], cols[order], vals[order]
+        starts = np.searchsorted(rows, np.arange(n))
+        rank = np.arange(len(rows)) - starts[rows]
+        top = rank < min(self.neighbours, max(n - 1, 1))
+        self.sim = sparse.csr_matrix((vals[top], (rows[top], cols[top])), shape=(n, n), dtype=np.float32)
         self.sim.sort_indices()
         return self
 

@@ -76,6 +76,16 @@ class RecommendationService:
         """The model in use (read once per request)."""
         return self._model
 
+    def describe(self) -> dict[str, Any] | None:
+        """The live model's version, blend weights and how they were chosen (for /health)."""
+        model = self._model
+        if model is None:
+            return None
+        p = model.params
+        return {"version": self.version, "weights": {n: getattr(p, n) for n in ("decay", "explore", "ease", "als",
+                                                                                  "knn", "trial")},
+                "tuning": model.tuning_report or {"fixed": "weights given, not tuned"}}
+
     def swap(self, model: BlendRecommender, version: str | None = None) -> None:
         """Put a new model in service; requests already running finish on the old one."""
         self._attach_categories(model)
@@ -96,7 +106,13 @@ class RecommendationService:
             if data is None:
                 frame, _ = frame_from_records(self.store.list_purchases())
                 data = Interactions.from_frame(frame)
-            model = BlendRecommender(self.params, tune=tune, progress=progress).fit(data)
+            tuner = None
+            if tune:
+                from recsys.tuning import tune_blend
+
+                def tuner(d: Interactions, p: BlendParams) -> tuple[BlendParams, dict[str, Any]]:
+                    return tune_blend(d, p, progress=progress)
+            model = BlendRecommender(self.params, tuner=tuner, progress=progress).fit(data)
             version = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)  # unique even within a second
             if self.models_dir is not None:
                 path = model.save(self.models_dir / MODEL_KIND / version,

@@ -19,7 +19,7 @@ def test_instacart_blend_beats_baselines(shared_data: Path) -> None:
     by ≥ 5% NDCG@10 and every baseline on cross-sell HR@10 (held-out last baskets, never tuned on)."""
     frame, _ = read_purchases(shared_data / "purchases" / "instacart_orders_dev.csv", COLUMNS)
     methods = default_methods()
-    methods["cuecard"] = lambda: BlendRecommender(BlendParams(), tune=False)  # the tuned defaults, no re-tuning
+    methods["cuecard"] = lambda: BlendRecommender(BlendParams())  # the tuned defaults, no re-tuning
     out = evaluate(Interactions.from_frame(frame), methods)
     nb, cs = out["next_basket"], out["cross_sell"]
     assert nb["cuecard"]["ndcg"] >= 1.05 * max(v["ndcg"] for m, v in nb.items() if m != "cuecard")

@@ -25,6 +25,7 @@ BasketCol = Annotated[str | None, typer.Option("--basket-col", help="Column hold
 OrderCol = Annotated[str | None, typer.Option("--order-col", help="Column ordering a user's baskets (order number).")]
 TimeCol = Annotated[str | None, typer.Option("--time-col", help="Column with the purchase time (used without --order-col).")]
 QtyCol = Annotated[str | None, typer.Option("--quantity-col", help="Column with the quantity (default 1 per line).")]
+TUNE_HALF = 0  # `recsys.data.shopper_half` the blend tunes on in `eval`; the other half is reported as held out
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default CUECARD_DATA_DIR).")]
 
 
@@ -88,21 +89,32 @@ def evaluate_cmd(
         help="Repeat the protocol on the N last baskets (fold 1 = the last) and show how much the "
              "ratios to the best baseline move between them.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object {task: {method: metrics}}.")] = False,
+    tune: Annotated[bool, typer.Option(help="Tune the blend on validation shoppers of one half (else fixed weights).")] = True,
 ) -> None:
     """Hold out each user's last basket, train every method on the rest, print HR/NDCG/Recall@K and coverage."""
-    from recsys.evaluate import backtest, default_methods, lift, lift_interval, pooled
+    from recsys.evaluate import backtest, by_half, default_methods, lift, lift_interval, pooled
 
     data, _ = _load(purchases, Columns(user_col, item_col, basket_col, order_col, time_col, quantity_col))
     started = time.perf_counter()
-    runs = backtest(data, default_methods(progress=not as_json), folds, k=k, progress=not as_json,
+    tuning: list[dict[str, Any]] = []
+    # the blend tunes on shoppers of half 0 only: half 1 is never looked at by tuning (a held-out estimate)
+    methods = default_methods(progress=not as_json, tune=tune, tune_half=TUNE_HALF if tune else None,
+                              tuning_log=tuning)
+    runs = backtest(data, methods, folds, k=k, progress=not as_json,
                     on_fit=None if as_json else (lambda name: err.print(f"[dim]fitting {name}…[/]")))
     if not runs:
         raise InvalidInputError("no user has two baskets: nothing to hold out (check --basket-col / --order-col)")
     results = runs[0]
+    total = pooled(runs) if folds > 1 else results
+    halves = {name: by_half(total, data.user_ids, h) for name, h in (("tuned", TUNE_HALF), ("held_out", 1 - TUNE_HALF))}
     if as_json:
         out: dict[str, Any] = _rounded(results)
+        out["tuning"] = tuning
+        out["halves"] = {name: {"lift": {task: _round(lift(r, task)) for task in results},
+                                "lift_interval": {task: _interval(lift_interval(r, task)) for task in results},
+                                "users": {task: r[task]["cuecard"]["users"] for task in results}}
+                         for name, r in halves.items()}
         if folds > 1:  # only when asked: the plain object stays {task: {method: metrics}}
-            total = pooled(runs)
             out["folds"] = [_rounded(r) for r in runs]
             out["pooled"] = _rounded(total, users=True)
             out["lift"] = {task: [_round(lift(r, task)) for r in runs] for task in results}
@@ -119,10 +131,35 @@ def evaluate_cmd(
         for name, m in methods.items():
             table.add_row(name, f"{m['hr']:.4f}", f"{m['ndcg']:.4f}", f"{m['recall']:.4f}", f"{m['coverage']:.4f}")
         Console().print(table)
-    Console().print(_lift_table(runs, pooled(runs) if folds > 1 else None, k))
+    Console().print(_lift_table(runs, total if folds > 1 else None, k))
+    Console().print(_halves_table(halves, k))
+    for i, report in enumerate(tuning, 1):
+        err.print(f"[dim]fold {i} tuning ({report.get('validation_users', 0)} validation shoppers of half "
+                  f"{report.get('half')}): {report.get('chosen') or report.get('skipped')}[/]")
     if len(runs) < folds:
         err.print(f"[yellow]only {len(runs)} folds: no user has more baskets to hold out[/]")
     err.print(f"[dim]{time.perf_counter() - started:.1f} s[/]")
+
+
+def _halves_table(halves: dict[str, dict[str, dict[str, Any]]], k: int) -> Table:
+    """The lifts on the shoppers tuning could draw from (dev) and on the other half (held out)."""
+    from recsys.evaluate import TARGETS, lift, lift_interval
+
+    table = Table(title=f"cuecard ÷ best baseline by shopper half (@{k}): tuned half = dev, other = held out")
+    table.add_column("half", justify="left")
+    for task, (metric, _) in TARGETS.items():
+        table.add_column(f"{task} {metric.upper()}", justify="right")
+        table.add_column("users", justify="right")
+    for name, r in halves.items():
+        row = [name]
+        for task in TARGETS:
+            ratio, bounds = lift(r, task), lift_interval(r, task)
+            cell = "–" if ratio is None else f"{ratio:.3f}×"
+            if bounds is not None:
+                cell += f" [{bounds[0]:.2f}–{bounds[1]:.2f}]".replace("inf", "∞")
+            row += [cell, str(r[task]["cuecard"]["users"])]
+        table.add_row(*row)
+    return table
 
 
 def _round(v: float | None) -> float | None:
