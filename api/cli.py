@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from api.commands import intents, kb, products, recsys
+from api.commands import intents, kb, products, recsys, review
 from api.settings import Settings
 from knowledge.errors import CueCardError
 
@@ -22,6 +22,7 @@ app.add_typer(intents.app, name="intents")
 app.add_typer(kb.app, name="kb")
 app.add_typer(products.app, name="products")
 app.add_typer(recsys.app, name="recsys")
+app.command("review")(review.review)
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -69,13 +70,21 @@ def serve(
             has_demo = any(r["id"] == "demo" for r in web.state.services.store.list_rooms())
             _print_banner(settings, live.auth.keys, has_demo)
             if replay and has_demo:
-                from api.live.replay import replay_demo
-
-                replaying = asyncio.create_task(replay_demo(live, "demo", speed=speed))
+                # One replay of the demo stream as a show; then the show ends and its review is ready.
+                replaying = asyncio.create_task(_demo_show(web, settings, live.auth.keys["host"], speed))
                 serving.add_done_callback(lambda _: replaying.cancel())
         await serving
 
     asyncio.run(run())
+
+
+async def _demo_show(web: Any, settings: Settings, host_key: str, speed: float) -> None:
+    """Replay the demo stream once as a show, end it, and print where its review is."""
+    from api.commands.review import replay_show, review_url
+
+    show = await replay_show(web.state.services, "demo", speed=speed)
+    console.print(f"  demo show ended; review  {review_url(f'http://{settings.host}:{settings.port}', 'demo', show['id'], host_key)}",
+                  soft_wrap=True)
 
 
 def _print_banner(settings: Settings, keys: dict[str, str], has_demo: bool) -> None:
