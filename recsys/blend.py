@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -41,6 +41,7 @@ class BlendParams:
     als: float = 0.2
     knn: float = 0.2
     trial: float = 0.0
+    category: float = 0.0  # trial popularity within the categories the shopper buys from (with categories)
     ease_regularization: float = 150.0
     ease_max_items: int = 6000
     ease_neighbours: int = 256
@@ -70,13 +71,16 @@ class BlendRecommender(Recommender):
     kind: ClassVar[str] = "cuecard"
 
     def __init__(self, params: BlendParams | None = None, tuner: Tuner | None = None, progress: bool = False,
-                 num_threads: int = 1) -> None:
+                 num_threads: int = 1, use_category: bool = True) -> None:
         self.params = params or BlendParams()
+        self.use_category = use_category  # off: ignore the history's categories (to measure what they add)
         self.tuner, self.progress, self.num_threads = tuner, progress, num_threads
         self.tuning_report: dict[str, Any] = {}
         self.timings: dict[str, float] = {}
         self.popularity = PopularityRecommender()
         self.trial = np.zeros(0, np.float32)
+        self.item_category: np.ndarray | None = None  # int32 code per item, -1 unknown (`--category-col`)
+        self._category_pop = np.zeros(0, np.float32)
         # what every request shares, built by `_prepare` when the model is fitted or loaded
         self._trial_scaled = np.zeros(0, np.float32)
         self._explore_base = np.zeros(0, np.float32)
@@ -96,6 +100,8 @@ class BlendRecommender(Recommender):
     # ---- training ----
     def fit(self, data: Interactions) -> BlendRecommender:
         """Tune the weights with the tuner passed in (if any), then fit every part on all of `data`."""
+        if not self.use_category:
+            data = replace(data, item_category=None)
         if self.tuner is not None:
             started = time.perf_counter()
             self.params, self.tuning_report = self.tuner(data, self.params)
@@ -117,6 +123,7 @@ class BlendRecommender(Recommender):
 
         self.popularity = PopularityRecommender().fit(data)
         self.trial = trial_counts(data)
+        self.item_category = data.item_category
         lap("popularity")
         self.knn = ItemKNNRecommender(p.knn_neighbours, progress=self.progress).fit(data)
         lap("item_knn")
@@ -137,6 +144,15 @@ class BlendRecommender(Recommender):
         self._trial_scaled = scaled(self.trial)
         self._explore_base = self.params.trial * self._trial_scaled + 1e-6 * self._trial_scaled
         self._stacked = self._neighbour_rows()
+        self._category_pop = np.zeros(self.n_items, np.float32)
+        cat = self.item_category
+        if cat is not None and (cat >= 0).any():
+            # within its category, an item's trial popularity (sales break ties) scaled by the category's best
+            pop = self.trial + 1e-3 * self.popularity.counts
+            known = cat >= 0
+            best = np.zeros(int(cat.max()) + 1)
+            np.maximum.at(best, cat[known], pop[known])
+            self._category_pop[known] = pop[known] / np.maximum(best[cat[known]], 1e-9)
 
     # ---- scoring ----
     def _neighbour_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -185,8 +201,22 @@ class BlendRecommender(Recommender):
                 out["knn"] = scaled(knn)
         if p.als:
             out["als"] = scaled(self.als.scores(user, history))
+        if p.category and self.item_category is not None:
+            out["category"] = scaled(self._category_scores(history))
         out["trial"] = self._trial_scaled
         return out
+
+    def _category_scores(self, history: History) -> np.ndarray:
+        """Per item: the share of the shopper's baskets holding its category × its popularity within it."""
+        cat = self.item_category
+        assert cat is not None
+        n_cat = int(cat.max()) + 1 if len(cat) else 0
+        if not len(history) or n_cat == 0:
+            return np.zeros(self.n_items, np.float32)
+        per_basket = [np.unique(cat[b[b < len(cat)]]) for b in history]
+        flat = np.concatenate(per_basket)
+        share = np.bincount(flat[flat >= 0], minlength=n_cat) / len(history)
+        return np.where(cat >= 0, share[np.maximum(cat, 0)], 0.0).astype(np.float32) * self._category_pop
 
     def _ease_knn(self, items: np.ndarray, share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """EASE scores (sum of weights from the distinct items) and bought-together ones (weighted by share)."""
@@ -205,7 +235,7 @@ class BlendRecommender(Recommender):
         """The blend of the parts (see module doc)."""
         p = self.params
         explore = self._explore_base  # trial popularity, which breaks every tie (see `_prepare`)
-        for name in ("ease", "als", "knn"):
+        for name in ("ease", "als", "knn", "category"):
             if name in parts:
                 explore = explore + getattr(p, name) * parts[name]
         return parts["repeat"] + p.explore * explore
@@ -267,6 +297,8 @@ class BlendRecommender(Recommender):
         """Every part's arrays under its prefix, plus the training baskets."""
         assert self.data is not None, "fit the model before saving it"
         arrays: Arrays = {"trial": self.trial}
+        if self.item_category is not None:
+            arrays["item_category"] = self.item_category
         params: dict[str, Any] = {"blend": asdict(self.params), "tuning": self.tuning_report}
         for name, part in (("popularity", self.popularity), ("knn", self.knn), ("ease", self.ease),
                            ("als", self.als)):
@@ -285,12 +317,14 @@ class BlendRecommender(Recommender):
         model = cls(BlendParams.from_dict(params["blend"]))
         model.tuning_report = dict(params.get("tuning") or {})
         model.trial = arrays["trial"].astype(np.float32)
+        if "item_category" in arrays:
+            model.item_category = arrays["item_category"].astype(np.int32)
         model.popularity = PopularityRecommender.from_state(prefixed(arrays, "popularity"), params["popularity"])
         model.knn = ItemKNNRecommender.from_state(prefixed(arrays, "knn"), params["knn"])
         model.ease = EASERecommender.from_state(prefixed(arrays, "ease"), params["ease"])
         model.als = ALSRecommender.from_state(prefixed(arrays, "als"), params["als"])
         d = prefixed(arrays, "data")
         model.data = Interactions(d["user_ids"], d["item_ids"], d["user_ptr"], d["basket_ptr"],
-                                  d["basket_items"], d["basket_qty"])
+                                  d["basket_items"], d["basket_qty"], model.item_category)
         model._prepare()
         return model

@@ -38,11 +38,12 @@ class Columns:
     order: str | None = None
     time: str | None = None
     quantity: str | None = None
+    category: str | None = None
 
     def named(self) -> dict[str, str]:
         """Field → source column, for the columns that were given."""
         pairs = {"user": self.user, "item": self.item, "basket": self.basket, "order": self.order,
-                 "time": self.time, "quantity": self.quantity}
+                 "time": self.time, "quantity": self.quantity, "category": self.category}
         return {k: v for k, v in pairs.items() if v}
 
 
@@ -162,13 +163,19 @@ def canonical_frame(raw: pd.DataFrame, columns: Columns) -> tuple[pd.DataFrame, 
     else:
         basket = "~" + pd.Series(np.arange(len(raw)), index=raw.index).astype(str)
     frame = pd.DataFrame({"user": user, "item": item, "basket": basket.astype("string"),
-                          "seq": seq.astype(float), "quantity": q.astype(float)})[ok]
-    frame = (frame.groupby(["user", "basket", "item"], sort=False, observed=True)
-             .agg(seq=("seq", "min"), quantity=("quantity", "sum")).reset_index())
+                          "seq": seq.astype(float), "quantity": q.astype(float)})
+    aggregations: dict[str, tuple[str, str]] = {"seq": ("seq", "min"), "quantity": ("quantity", "sum")}
+    if columns.category:
+        # documented fallback: a line without a category keeps its item; the item takes the category
+        # most of its lines carry (`Interactions.item_category`), -1 when none has one
+        frame["category"] = raw[columns.category].astype("string").str.strip().replace("", pd.NA)
+        aggregations["category"] = ("category", "first")
+    frame = (frame[ok].groupby(["user", "basket", "item"], sort=False, observed=True)
+             .agg(**aggregations).reset_index())
     report.kept = int(ok.sum())
     if frame.empty:
         raise PurchaseDataError(f"no usable purchase rows: {report.summary()}")
-    return frame[list(CANONICAL)], report
+    return frame[list(CANONICAL) + (["category"] if columns.category else [])], report
 
 
 def shopper_half(user_ids: np.ndarray) -> np.ndarray:
@@ -196,6 +203,7 @@ class Interactions:
     basket_ptr: np.ndarray  # basket b's lines are basket_ptr[b]:basket_ptr[b+1]
     basket_items: np.ndarray  # int32 item per line
     basket_qty: np.ndarray  # float32 quantity per line
+    item_category: np.ndarray | None = None  # int32 category code per item (-1 unknown), when given
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -226,8 +234,18 @@ class Interactions:
         np.cumsum(np.bincount(line_rank, minlength=n_baskets), out=basket_ptr[1:])
         user_ptr = np.zeros(len(user_ids) + 1, np.int64)
         np.cumsum(np.bincount(b_user, minlength=len(user_ids)), out=user_ptr[1:])
+        category = None
+        if "category" in frame:
+            # each item's most frequent category over its lines (ties: the first seen)
+            pairs = pd.DataFrame({"item": items, "category": frame["category"].to_numpy()}).dropna()
+            codes, _ = pd.factorize(pairs["category"])
+            pairs["code"] = codes
+            best = pairs.groupby(["item", "code"]).size().reset_index(name="n").sort_values(
+                ["item", "n"], ascending=[True, False], kind="stable").drop_duplicates("item")
+            category = np.full(len(item_ids), -1, np.int32)
+            category[best["item"].to_numpy()] = best["code"].to_numpy()
         return cls(np.asarray(user_ids, dtype=str), np.asarray(item_ids, dtype=str), user_ptr, basket_ptr,
-                   items[lines].astype(np.int32), frame["quantity"].to_numpy(np.float32)[lines])
+                   items[lines].astype(np.int32), frame["quantity"].to_numpy(np.float32)[lines], category)
 
     @property
     def n_users(self) -> int:
@@ -294,5 +312,5 @@ class Interactions:
         dropped = np.bincount(np.repeat(np.arange(self.n_users), n_b)[drop], minlength=self.n_users)
         user_ptr = np.r_[0, np.cumsum(n_b - dropped)]
         train = Interactions(self.user_ids, self.item_ids, user_ptr.astype(np.int64), basket_ptr,
-                             self.basket_items[line_idx], self.basket_qty[line_idx])
+                             self.basket_items[line_idx], self.basket_qty[line_idx], self.item_category)
         return train, held

@@ -139,12 +139,14 @@ def evaluate_split(train: Interactions, held: dict[int, np.ndarray], factories: 
 
 def default_methods(progress: bool = False, tune: bool = True, blend_params: Any = None,
                     tune_half: int | None = None,
-                    tuning_log: list[dict[str, Any]] | None = None) -> dict[str, Callable[[], Recommender]]:
+                    tuning_log: list[dict[str, Any]] | None = None,
+                    signals_off: bool = False) -> dict[str, Callable[[], Recommender]]:
     """The methods compared side by side: four baselines and CueCard's blend.
 
     With `tune`, the blend picks its weights on validation shoppers of each fold's training data,
     of `shopper_half` `tune_half` only when given (so the other half is a held-out estimate); each
-    fit's tuning report is appended to `tuning_log`.
+    fit's tuning report is appended to `tuning_log`. `signals_off` adds the blend without the
+    history's categories ("cuecard_no_category"), to measure the signal on and off in one run.
     """
     from recsys.als import ALSRecommender
     from recsys.blend import BlendRecommender
@@ -159,7 +161,7 @@ def default_methods(progress: bool = False, tune: bool = True, blend_params: Any
             tuning_log.append(report)
         return tuned, report
 
-    return {
+    methods: dict[str, Callable[[], Recommender]] = {
         "popularity": PopularityRecommender,
         "repeat": RepeatRecommender,  # the user's own most bought, popularity filling short lists
         # implicit's own defaults (factors 100, regularization 0.01, alpha 1, 15 iterations) on raw counts
@@ -168,6 +170,10 @@ def default_methods(progress: bool = False, tune: bool = True, blend_params: Any
         "item_knn": ItemKNNRecommender,
         "cuecard": lambda: BlendRecommender(blend_params, tuner=tuner if tune else None, progress=progress),
     }
+    if signals_off:
+        methods["cuecard_no_category"] = lambda: BlendRecommender(
+            blend_params, tuner=tuner if tune else None, progress=progress, use_category=False)
+    return methods
 
 
 def lift(results: dict[str, dict[str, Any]], task: str, method: str = "cuecard") -> float | None:

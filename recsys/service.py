@@ -83,7 +83,7 @@ class RecommendationService:
             return None
         p = model.params
         return {"version": self.version, "weights": {n: getattr(p, n) for n in ("decay", "explore", "ease", "als",
-                                                                                  "knn", "trial")},
+                                                                                  "knn", "trial", "category")},
                 "tuning": model.tuning_report or {"fixed": "weights given, not tuned"}}
 
     def swap(self, model: BlendRecommender, version: str | None = None) -> None:

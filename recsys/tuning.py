@@ -31,6 +31,7 @@ from recsys.repeat import decayed_profile
 TUNED = ("knn", "trial", "decay", "explore")
 GRID_KNN = (0.0, 0.2, 0.5)
 GRID_TRIAL = (0.0, 0.1, 0.3, 1.0)
+GRID_CATEGORY = (0.0, 0.3, 1.0)  # only when the history has categories (`--category-col`)
 GRID_DECAY = (0.7, 0.85, 1.0)
 GRID_EXPLORE = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 CANDIDATES = 100
@@ -65,20 +66,20 @@ def _rows(model: BlendRecommender, train: Interactions, held: dict[int, np.ndarr
             continue
         parts = model.parts(u, history)
         bought = parts["bought"]
-        pools = [bought, trial_top] + [_best(parts[p]) for p in ("ease", "als", "knn") if p in parts]
+        pools = [bought, trial_top] + [_best(parts[p]) for p in ("ease", "als", "knn", "category") if p in parts]
         cand = np.unique(np.concatenate(pools))
         rows.append({
             "cand": cand, "history": history, "is_bought": np.isin(cand, bought),
             "held": held[u], "new": np.setdiff1d(held[u], bought),
             **{p: parts[p][cand] if p in parts else np.zeros(len(cand), np.float32)
-               for p in ("ease", "als", "knn", "trial")},
+               for p in ("ease", "als", "knn", "trial", "category")},
         })
     return rows
 
 
-def _explore(row: dict[str, Any], params: BlendParams, w_knn: float, w_trial: float) -> np.ndarray:
+def _explore(row: dict[str, Any], params: BlendParams, w_knn: float, w_trial: float, w_cat: float) -> np.ndarray:
     return (params.ease * row["ease"] + params.als * row["als"] + w_knn * row["knn"]
-            + (w_trial + 1e-6) * row["trial"])
+            + (w_trial + 1e-6) * row["trial"] + w_cat * row["category"])
 
 
 def tune_blend(data: Interactions, params: BlendParams, max_users: int = 2000, seed: int = 0,
@@ -88,25 +89,27 @@ def tune_blend(data: Interactions, params: BlendParams, max_users: int = 2000, s
     if not len(users):
         return params, {"skipped": "no shopper has two baskets to carve a validation basket from"}
     train, held = data.split_last(users)
-    model = BlendRecommender(replace(params, knn=max(params.knn, 1e-3), trial=0.0), progress=progress)
+    categories = data.item_category is not None and bool((data.item_category >= 0).any())
+    model = BlendRecommender(replace(params, knn=max(params.knn, 1e-3), trial=0.0,
+                                     category=1.0 if categories else 0.0), progress=progress)
     model.fit_parts(train)
     rows = _rows(model, train, held, progress)
 
-    def cross_sell(w_knn: float, w_trial: float) -> tuple[float, float]:
+    def cross_sell(w_knn: float, w_trial: float, w_cat: float) -> tuple[float, float]:
         sums, n = np.zeros(2), 0
         for row in rows:
             if not len(row["new"]):
                 continue
-            s = np.where(row["is_bought"], -np.inf, _explore(row, params, w_knn, w_trial))
+            s = np.where(row["is_bought"], -np.inf, _explore(row, params, w_knn, w_trial, w_cat))
             recs, _ = top_k(s, K)
             sums += ranking_metrics(row["cand"][recs], row["new"], K)[:2]
             n += 1
         return tuple(sums / max(n, 1))  # type: ignore[return-value]
 
-    grid1 = list(itertools.product(GRID_KNN, GRID_TRIAL))
+    grid1 = list(itertools.product(GRID_KNN, GRID_TRIAL, GRID_CATEGORY if categories else (0.0,)))
     stage1 = {g: cross_sell(*g) for g in tqdm(grid1, desc="tune: cross-sell", disable=not progress, leave=False)}
-    w_knn, w_trial = max(stage1, key=lambda g: stage1[g])
-    explores = [_explore(row, params, w_knn, w_trial) for row in rows]
+    w_knn, w_trial, w_cat = max(stage1, key=lambda g: stage1[g])
+    explores = [_explore(row, params, w_knn, w_trial, w_cat) for row in rows]
     repeats = {d: [decayed_profile(row["history"], train.n_items, d)[row["cand"]] for row in rows]
                for d in GRID_DECAY}
 
@@ -120,9 +123,11 @@ def tune_blend(data: Interactions, params: BlendParams, max_users: int = 2000, s
     grid2 = list(itertools.product(GRID_DECAY, GRID_EXPLORE))
     stage2 = {g: next_basket(*g) for g in tqdm(grid2, desc="tune: next basket", disable=not progress, leave=False)}
     decay, share = max(stage2, key=lambda g: stage2[g])
-    tuned = replace(params, knn=w_knn, trial=w_trial, decay=decay, explore=share)
-    report = {"validation_users": len(rows), "half": half, "tuned": list(TUNED),
-              "cross_sell_hr_ndcg": [round(v, 4) for v in stage1[(w_knn, w_trial)]],
+    tuned = replace(params, knn=w_knn, trial=w_trial, category=w_cat, decay=decay, explore=share)
+    report = {"validation_users": len(rows), "half": half,
+              "tuned": list(TUNED) + (["category"] if categories else []),
+              "cross_sell_hr_ndcg": [round(v, 4) for v in stage1[(w_knn, w_trial, w_cat)]],
               "next_basket_ndcg": round(stage2[(decay, share)], 4),
-              "chosen": {"knn": w_knn, "trial": w_trial, "decay": decay, "explore": share}}
+              "chosen": {"knn": w_knn, "trial": w_trial, **({"category": w_cat} if categories else {}),
+                         "decay": decay, "explore": share}}
     return tuned, report

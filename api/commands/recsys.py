@@ -25,6 +25,9 @@ BasketCol = Annotated[str | None, typer.Option("--basket-col", help="Column hold
 OrderCol = Annotated[str | None, typer.Option("--order-col", help="Column ordering a user's baskets (order number).")]
 TimeCol = Annotated[str | None, typer.Option("--time-col", help="Column with the purchase time (used without --order-col).")]
 QtyCol = Annotated[str | None, typer.Option("--quantity-col", help="Column with the quantity (default 1 per line).")]
+CategoryCol = Annotated[str | None, typer.Option(
+    "--category-col", help="Column with the product category (per-category popularity in the blend; lines "
+                           "without one keep their item, an item takes its most frequent category).")]
 TUNE_HALF = 0  # `recsys.data.shopper_half` the blend tunes on in `eval`; the other half is reported as held out
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default CUECARD_DATA_DIR).")]
 
@@ -39,8 +42,9 @@ def _load(purchases: Path, columns: Columns) -> tuple[Interactions, LoadReport]:
 def train(
     purchases: PurchasesOpt = None, user_col: UserCol = "user_id", item_col: ItemCol = "item_id",
     basket_col: BasketCol = None, order_col: OrderCol = None, time_col: TimeCol = None,
-    quantity_col: QtyCol = None, data_dir: DataDir = None,
-    tune: Annotated[bool, typer.Option(help="Tune the blend's weights on validation baskets first.")] = True,
+    quantity_col: QtyCol = None, data_dir: DataDir = None, category_col: CategoryCol = None,
+    tune: Annotated[bool, typer.Option(help="Tune the blend's weights on validation shoppers first "
+                                            "(--no-tune: keep the configured weights).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Train on a purchase file (or the store's purchases), save it, and make it the active model.
@@ -57,7 +61,8 @@ def train(
         service = RecommendationService(store, models_dir=settings.models_dir, params=blend_params(settings))
         data = None
         if purchases is not None:
-            data, _ = _load(purchases, Columns(user_col, item_col, basket_col, order_col, time_col, quantity_col))
+            data, _ = _load(purchases, Columns(user_col, item_col, basket_col, order_col, time_col, quantity_col,
+                                               category_col))
         elif store.count_purchases() == 0:
             raise InvalidInputError("the store holds no purchases: pass --purchases FILE (or POST /purchases)")
         started = time.perf_counter()
@@ -83,6 +88,9 @@ def evaluate_cmd(
     purchases: Annotated[Path, typer.Option("--purchases", help="CSV or Parquet file of purchase lines.")],
     user_col: UserCol = "user_id", item_col: ItemCol = "item_id", basket_col: BasketCol = None,
     order_col: OrderCol = None, time_col: TimeCol = None, quantity_col: QtyCol = None,
+    category_col: CategoryCol = None,
+    signals_off: Annotated[bool, typer.Option(
+        "--signals-off", help="Also score the blend without the --category-col signal, in the same run.")] = False,
     k: Annotated[int, typer.Option("--k", help="Cut-off of the metrics.", min=1, max=1000)] = 10,
     folds: Annotated[int, typer.Option(
         "--folds", min=1, max=50,
@@ -94,13 +102,14 @@ def evaluate_cmd(
     """Hold out each user's last basket, train every method on the rest, print HR/NDCG/Recall@K and coverage."""
     from recsys.evaluate import backtest, by_half, default_methods, lift, lift_interval, pooled
 
-    data, _ = _load(purchases, Columns(user_col, item_col, basket_col, order_col, time_col, quantity_col))
+    data, _ = _load(purchases, Columns(user_col, item_col, basket_col, order_col, time_col, quantity_col,
+                                       category_col))
     started = time.perf_counter()
     tuning: list[dict[str, Any]] = []
     # the blend tunes on shoppers of half 0 only: half 1 is never looked at by tuning (a held-out estimate)
-    methods = default_methods(progress=not as_json, tune=tune, tune_half=TUNE_HALF if tune else None,
-                              tuning_log=tuning)
-    runs = backtest(data, methods, folds, k=k, progress=not as_json,
+    factories = default_methods(progress=not as_json, tune=tune, tune_half=TUNE_HALF if tune else None,
+                              tuning_log=tuning, signals_off=signals_off)
+    runs = backtest(data, factories, folds, k=k, progress=not as_json,
                     on_fit=None if as_json else (lambda name: err.print(f"[dim]fitting {name}…[/]")))
     if not runs:
         raise InvalidInputError("no user has two baskets: nothing to hold out (check --basket-col / --order-col)")
