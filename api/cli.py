@@ -94,7 +94,7 @@ def _print_banner(settings: Settings, keys: dict[str, str], has_demo: bool) -> N
     if has_demo:
         console.print(f"  teleprompter  {base}/teleprompter/demo?key={keys['host']}", soft_wrap=True)
         console.print(f"  dashboard     {base}/dashboard/demo?key={keys['host']}", soft_wrap=True)
-        console.print(f"  widget demo   {base}/widget/demo", soft_wrap=True)
+        console.print(f"  widget demo   {base}/widget/demo?key={keys['widget']}", soft_wrap=True)
     console.print(f"  API docs      {base}/docs      health {base}/health", soft_wrap=True)
     console.print("  API keys (set CUECARD_API_KEY_<ROLE> to fix them):")
     for role, key in keys.items():

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 
-INGEST, ADMIN = "ingest-test-key", "admin-test-key"
+INGEST, ADMIN, WIDGET = "ingest-test-key", "admin-test-key", "widget-test-key"
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +20,10 @@ def client(tmp_path_factory: pytest.TempPathFactory, ) -> Iterator[TestClient]:
     from knowledge.embedder import HashingEmbedder
 
     settings = Settings(data_dir=Path(tmp_path_factory.mktemp("recs")), embedding_model="hashing",
-                        api_key_ingest=INGEST, api_key_admin=ADMIN, max_request_bytes=64 * 1024)
-    with TestClient(create_app(settings, embedder=HashingEmbedder(256))) as c:
-        yield c
+                        api_key_ingest=INGEST, api_key_admin=ADMIN, api_key_widget=WIDGET,
+                        max_request_bytes=64 * 1024, widget_client_per_s=10_000)
+    with TestClient(create_app(settings, embedder=HashingEmbedder(256)), headers={"X-API-Key": WIDGET}) as c:
+        yield c  # the widget routes need the widget key (issue 14)
 
 
 def known_user(client: TestClient) -> str:

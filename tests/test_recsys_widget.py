@@ -14,6 +14,7 @@ from api.settings import Settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
+WIDGET = "w-pub"  # the publishable widget key (issue 14)
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]
     """A real server over the demo store (its recommender trained at start-up), base URL and app."""
     from knowledge.embedder import HashingEmbedder
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("widget"), embedding_model="hashing")
+    settings = Settings(data_dir=tmp_path_factory.mktemp("widget"), embedding_model="hashing", api_key_widget=WIDGET)
     app = create_app(settings, embedder=HashingEmbedder(256))
     with serve_in_thread(app) as port:
         yield f"http://127.0.0.1:{port}", app
@@ -45,7 +46,7 @@ def test_widget_renders_the_viewers_list(server: tuple[str, Any], page: Any) -> 
     service = app.state.services.recommender
     user = str(service.model.data.user_ids[1])
     expected = [r.item_id for r in service.recommend(user, k=5, room=None)]
-    page.goto(f"{base}/widget/demo?user={user}&k=5")
+    page.goto(f"{base}/widget/demo?key={WIDGET}&user={user}&k=5")
     page.wait_for_selector(".cuecard-rec", timeout=15_000)
     shown = page.eval_on_selector_all(".cuecard-rec", "els => els.map(e => e.dataset.itemId)")
     assert shown == expected
@@ -56,9 +57,9 @@ def test_widget_renders_the_viewers_list(server: tuple[str, Any], page: Any) -> 
 def test_widget_shows_related_items_and_errors(server: tuple[str, Any], page: Any) -> None:
     """With a product it shows related items; an unknown product shows the API's reason instead of a list."""
     base, _ = server
-    page.goto(f"{base}/widget/demo?product=p001&k=3")
+    page.goto(f"{base}/widget/demo?key={WIDGET}&product=p001&k=3")
     page.wait_for_selector(".cuecard-rec", timeout=15_000)
     assert 1 <= page.locator(".cuecard-rec").count() <= 3
-    page.goto(f"{base}/widget/demo?product=nope")
+    page.goto(f"{base}/widget/demo?key={WIDGET}&product=nope")
     page.wait_for_selector(".cuecard-error", timeout=15_000)
     assert "nope" in page.text_content(".cuecard-error")

@@ -1,4 +1,4 @@
-"""API keys per role (ingest, host, bot, admin), checked on every REST call and WebSocket connect.
+"""API keys per role (ingest, host, bot, admin, widget), checked on every REST call and WebSocket connect.
 
 Keys come from `Settings` (`CUECARD_API_KEY_INGEST`, …). A role whose key is not set gets a random
 one at start-up (printed by `cuecard serve`), so a server never runs open by accident. The admin key
@@ -17,7 +17,7 @@ from fastapi import Depends, HTTPException, Request, WebSocket
 
 from knowledge.errors import CueCardError
 
-ROLES = ("ingest", "host", "bot", "admin")
+ROLES = ("ingest", "host", "bot", "admin", "widget")  # widget: publishable, see api/widget_gate.py
 
 
 class AuthError(CueCardError):

@@ -1,7 +1,7 @@
 """Recommendations for storefront widgets, purchases in batches, model reload, and the embeddable widget.
 
-`GET /recommendations` and `GET /products/{id}/related` are public (the widget runs on public
-shop pages and they reveal no purchase); `POST /purchases` needs an ingest key; model reload and
+`GET /recommendations` and `GET /products/{id}/related` take the publishable widget key (or a
+host/bot key), only from the shop's origins and rate-limited (api/widget_gate.py); `POST /purchases` needs an ingest key; model reload and
 retraining need the admin key. Model work runs in FastAPI's thread pool (sync routes); the one
 exception is `GET /recommendations` without a room while the catalogue is cached, a sub-millisecond
 numpy call that costs less inline than a thread hop.
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServicesDep
 from api.live.auth import require
+from api.widget_gate import widget_access
 from knowledge.errors import ModelLoadError
 from knowledge.room import RoomState
 from recsys.service import Recommendation, RecommendationService
@@ -94,7 +95,7 @@ def room_interest(services: Any, room_id: str) -> dict[str, float]:
     return interest
 
 
-@router.get("/recommendations", response_model=RecommendationList)
+@router.get("/recommendations", response_model=RecommendationList, dependencies=[widget_access()])
 async def recommendations(user_id: Annotated[str | None, Query(max_length=128)] = None,
                           room_id: Annotated[str | None, Query(max_length=64)] = None,
                           k: int = 10, *, services: ServicesDep) -> JSONResponse:
@@ -116,7 +117,7 @@ async def recommendations(user_id: Annotated[str | None, Query(max_length=128)] 
     return answer()
 
 
-@router.get("/products/{product_id}/related", response_model=RecommendationList)
+@router.get("/products/{product_id}/related", response_model=RecommendationList, dependencies=[widget_access()])
 def related(services: ServicesDep, product_id: str, k: int = 10) -> JSONResponse:
     """Items bought together with a product (its category's best sellers when the model never saw it)."""
     service = _service(services)
