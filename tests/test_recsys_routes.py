@@ -96,7 +96,7 @@ def test_streamed_purchases_over_the_request_limit_are_refused_whole(client: Tes
 def test_purchases_need_a_key_and_valid_rows(client: TestClient) -> None:
     """POST /purchases: 401 without a key, 422 for a negative quantity or empty batch, 201 otherwise."""
     batch = {"purchases": [{"user_id": "route-user", "item_id": "p002", "basket_id": "b1"}]}
-    assert client.post("/purchases", json=batch).status_code == 401
+    assert client.post("/purchases", json=batch, headers={"X-API-Key": ""}).status_code == 401  # no key
     bad = {"purchases": [{"user_id": "u", "item_id": "p002", "quantity": -2}]}
     assert client.post("/purchases", json=bad, headers={"X-API-Key": INGEST}).status_code == 422
     assert client.post("/purchases", json={"purchases": []}, headers={"X-API-Key": INGEST}).status_code == 422
