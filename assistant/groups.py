@@ -2,7 +2,10 @@
 one group ("23 viewers asked about shipping to Xinjiang in the last 2 minutes"). Groups, not single
 comments, are what the teleprompter shows.
 
-A comment joins the group of its intent whose centroid is most similar (cosine ≥ `similarity`);
+A comment whose question frame (`assistant/frames.py`: intent, product, asked attribute) is
+recognised joins the one group of that frame, whatever its wording: "二号多钱" and "2号链接什么价"
+are one card, "多少钱" and "多大" for one product never are. A comment with no frame joins the
+unframed group of its intent whose centroid is most similar (cosine ≥ `similarity`);
 for intents about one product (price, stock, product info, purchase) the group must also be about
 the same product, since "多少钱" for link 1 and for link 2 are different questions for the host.
 Members leave the group when they fall out of the window; an empty group is dropped. Time is
@@ -17,6 +20,8 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from assistant.frames import frame_of
 
 # Intents a host answers to the room as a whole; chitchat, praise and spam are not questions.
 GROUPED_INTENTS = frozenset({"price", "promotion", "shipping", "stock", "product_info", "purchase",
@@ -45,6 +50,7 @@ class _Group:
     id: str
     intent: str
     product_id: str | None
+    frame_key: tuple[str, str | None, str] | None = None  # (intent, product, attribute) when framed
     members: deque[tuple[float, str, str | None]] = field(default_factory=deque)  # (ts, text, product)
     texts: Counter[str] = field(default_factory=Counter)
     products: Counter[str] = field(default_factory=Counter)
@@ -91,6 +97,7 @@ class _Room:
     # (intent, product or None, text) → the group that holds that exact text: most of a live stream
     # is repeats, and a repeat must not pay for a similarity scan.
     by_text: dict[tuple[str, str | None, str], _Group] = field(default_factory=dict)
+    by_frame: dict[tuple[str, str | None, str], _Group] = field(default_factory=dict)
     latest_ts: float = float("-inf")
     swept_ts: float = float("-inf")
 
@@ -128,14 +135,29 @@ class QuestionGroups:
             if room.latest_ts - room.swept_ts > self.window_s / 16:
                 self._expire(room, room.latest_ts)
                 room.swept_ts = room.latest_ts
+            frame = frame_of(text, intent, product_id)
+            if frame.attribute is not None:
+                intent = frame.intent
             per_product = intent in PER_PRODUCT_INTENTS
-            key = (intent, product_id if per_product else None, text)
+            scope = product_id if per_product else None
+            if frame.attribute is not None:
+                frame_key = (intent, scope, frame.attribute)
+                best = room.by_frame.get(frame_key)
+                if best is None or not best.members:
+                    best = _Group(id=f"{room_id}:g{next(self._ids)}", intent=intent, product_id=scope,
+                                  frame_key=frame_key)
+                    room.groups.setdefault(intent, []).append(best)
+                    room.by_frame[frame_key] = best
+                    if room.count() > MAX_GROUPS_PER_ROOM:
+                        self._cap(room)
+                best.add(ts, text, product_id, vector)
+                return best.id
+            key = (intent, scope, text)
             best = room.by_text.get(key)
             if best is None or not best.members or text not in best.vectors:
                 best = self._nearest(room.groups.setdefault(intent, []), vector, product_id, per_product)
             if best is None:
-                best = _Group(id=f"{room_id}:g{next(self._ids)}", intent=intent,
-                              product_id=product_id if per_product else None)
+                best = _Group(id=f"{room_id}:g{next(self._ids)}", intent=intent, product_id=scope)
                 room.groups[intent].append(best)
                 if room.count() > MAX_GROUPS_PER_ROOM:
                     self._cap(room)
@@ -146,7 +168,9 @@ class QuestionGroups:
     def _nearest(self, candidates: list[_Group], vector: np.ndarray, product_id: str | None,
                  per_product: bool) -> _Group | None:
         """The candidate group whose centroid is most similar (≥ `similarity`), or None."""
-        pool = [g for g in candidates if g.members and (not per_product or g.product_id == product_id)]
+        # Framed groups hold one question each; an unframed comment only joins unframed groups.
+        pool = [g for g in candidates if g.members and g.frame_key is None
+                and (not per_product or g.product_id == product_id)]
         if not pool:
             return None
         sims = np.stack([g.centroid() for g in pool]) @ vector
@@ -161,6 +185,7 @@ class QuestionGroups:
                     group.expire(before)
             room.groups[intent] = [g for g in groups if g.members]
         room.by_text = {k: g for k, g in room.by_text.items() if g.members and k[2] in g.vectors}
+        room.by_frame = {k: g for k, g in room.by_frame.items() if g.members}
 
     def _cap(self, room: _Room) -> None:
         """Drop the smallest, stalest groups when a room holds too many (a flood of one-off comments).
@@ -173,6 +198,7 @@ class QuestionGroups:
         for intent, groups in room.groups.items():
             room.groups[intent] = [g for g in groups if g.id in keep]
         room.by_text = {k: g for k, g in room.by_text.items() if g.id in keep}
+        room.by_frame = {k: g for k, g in room.by_frame.items() if g.id in keep}
 
     def groups(self, room_id: str, now: float | None = None) -> list[QuestionGroup]:
         """The room's live groups, biggest first; `now` defaults to the room's latest comment time."""
