@@ -12,6 +12,7 @@ from knowledge.errors import (
     ModelLoadError,
     NotFoundError,
     OverloadedError,
+    UnavailableError,
 )
 
 HTTP_STATUS: list[tuple[type[CueCardError], int]] = [
@@ -19,6 +20,7 @@ HTTP_STATUS: list[tuple[type[CueCardError], int]] = [
     (InvalidInputError, 422),
     (ConflictError, 409),
     (OverloadedError, 429),
+    (UnavailableError, 503),
     (ModelLoadError, 503),
 ]
 
@@ -28,6 +30,7 @@ WS_CLOSE: list[tuple[type[CueCardError], int]] = [
     (InvalidInputError, 4422),
     (ConflictError, 4409),
     (OverloadedError, 4429),
+    (UnavailableError, 4503),
     (ModelLoadError, 4503),
 ]
 
@@ -51,3 +54,12 @@ def install(app: FastAPI) -> None:
                             content={"detail": str(exc), "error": type(exc).__name__})
 
     app.add_exception_handler(CueCardError, handler)
+
+    async def database_down(_request: Request, exc: Exception) -> JSONResponse:
+        # PostgreSQL restarted or unreachable: say so; the pool reconnects by itself (pre-ping).
+        return JSONResponse(status_code=503, content={"detail": f"database unavailable: {str(exc)[:200]}",
+                                                      "error": "UnavailableError"})
+
+    from sqlalchemy.exc import DBAPIError
+
+    app.add_exception_handler(DBAPIError, database_down)

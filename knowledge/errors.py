@@ -5,7 +5,8 @@
     ├── InvalidInputError    input that cannot be used as given (bad file, column, value)
     ├── ConflictError        a write that clashes with what is stored
     ├── ModelLoadError       a model that cannot be loaded (names the setting to change)
-    └── OverloadedError      more work than the service can take right now
+    ├── OverloadedError      more work than the service can take right now
+    └── UnavailableError     a backend (database, Redis bus) cannot be reached right now
 
 Other packages subclass these (e.g. `recsys.errors.UnknownColumnError(InvalidInputError)`),
 so one mapping covers every package.
@@ -36,3 +37,7 @@ class ModelLoadError(CueCardError, RuntimeError):
 
 class OverloadedError(CueCardError):
     """More work than the service can take right now."""
+
+
+class UnavailableError(CueCardError):
+    """A backend (the database, the Redis bus) cannot be reached right now; retry later."""

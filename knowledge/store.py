@@ -183,7 +183,9 @@ class Store:
 
     def __init__(self, url: str, echo: bool = False) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url, echo=echo, future=True)
+        # pre-ping: after a PostgreSQL restart, stale pooled connections are replaced, not handed out
+        self.engine: Engine = create_engine(url, echo=echo, future=True,
+                                            pool_pre_ping=not url.startswith("sqlite"))
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.migrate()

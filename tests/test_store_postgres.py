@@ -7,11 +7,11 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from backends import Postgres, postgres
 from sqlalchemy import inspect
 
 from knowledge.migrations.runner import current, heads
 from knowledge.store import CommentIn, Store
-from backends import Postgres, postgres
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +84,22 @@ def test_two_writers_in_one_room_keep_seq_order_equal_to_commit_order(pg: Postgr
     assert len(seen) == 400 and seen == sorted(seen), "the follower skipped a row that committed late"
     for s in (a, b, reader):
         s.close()
+
+
+def test_a_postgres_restart_fails_calls_then_recovers_without_a_new_store(pg: Postgres) -> None:
+    """PostgreSQL restarted: calls during the outage raise a database error (the API answers 503),
+    and the same Store works again once it is back (stale pooled connections are pre-pinged away)."""
+    from sqlalchemy.exc import DBAPIError
+
+    store = Store(pg.create_database("t_restart"))
+    store.upsert_room("r", lineup=[])
+    store.add_comments("r", [CommentIn("a", "x")])
+    pg.stop("fast")
+    try:
+        with pytest.raises(DBAPIError):
+            store.add_comments("r", [CommentIn("b", "x")])
+    finally:
+        pg.start()
+    store.add_comments("r", [CommentIn("c", "x")])
+    assert [r["comment_id"] for r in store.comments_since("r")] == ["a", "c"]
+    store.close()

@@ -20,10 +20,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from knowledge.errors import ModelLoadError
+from knowledge.errors import UnavailableError
 
 
-class BusUnavailableError(ModelLoadError):
+class BusUnavailableError(UnavailableError):
     """The configured bus (Redis) cannot be reached; the message names the URL and the setting."""
 
 

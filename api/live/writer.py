@@ -13,6 +13,9 @@ import contextlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from sqlalchemy.exc import DBAPIError
+
+from knowledge.errors import UnavailableError
 from knowledge.store import CommentIn, Store, StoredComment
 
 MAX_ROWS_PER_COMMIT = 5000
@@ -67,6 +70,8 @@ class CommentWriter:
                     if not fut.done():
                         fut.set_result(result)
             except Exception as exc:  # the store failed: every waiting caller hears why
+                if isinstance(exc, DBAPIError):  # the database went away: 503 / 4503 with the reason
+                    exc = UnavailableError(f"database unavailable, comments not stored: {str(exc)[:200]}")
                 for _, _, fut in batch:
                     if not fut.done():
                         fut.set_exception(exc)
