@@ -58,16 +58,26 @@ class EASERecommender(Recommender):
                 raise ValueError(f"EASE: Gram matrix not positive definite (info={info}); raise regularization")
             p, info = lapack.spotri(chol, lower=1, overwrite_c=1)
         del gram
-        p = np.tril(p) + np.tril(p, -1).T
-        b = p / -np.diag(p)[None, :]
-        np.fill_diagonal(b, 0.0)
+        # in place and by row blocks: full-size temporaries (and an items² int64 argpartition) were
+        # most of a 6,000-item fit's peak memory
+        lower = np.tril_indices(len(keep), -1)
+        p[lower[1], lower[0]] = p[lower]
+        del lower
+        p /= -np.diag(p).copy()[None, :]
+        np.fill_diagonal(p, 0.0)
         k = min(self.neighbours, len(keep) - 1)
-        top = np.argpartition(-b, k - 1, axis=1)[:, :k]
-        val = np.take_along_axis(b, top, axis=1)
-        del b, p
-        good = val > 0  # negative weights only ever push items down; dropping them keeps B sparse
-        rows = np.repeat(keep, good.sum(axis=1))
-        self.weights = sparse.csr_matrix((val[good].astype(np.float32), (rows, keep[top[good]])), shape=(n, n))
+        rows_l, cols_l, vals_l = [], [], []
+        for start in range(0, len(keep), 1024):
+            block = p[start:start + 1024]
+            top = np.argpartition(-block, k - 1, axis=1)[:, :k]
+            val = np.take_along_axis(block, top, axis=1)
+            good = val > 0  # negative weights only ever push items down; dropping them keeps B sparse
+            rows_l.append(np.repeat(keep[start:start + 1024], good.sum(axis=1)))
+            cols_l.append(keep[top[good]])
+            vals_l.append(val[good].astype(np.float32))
+        del p
+        self.weights = sparse.csr_matrix((np.concatenate(vals_l), (np.concatenate(rows_l), np.concatenate(cols_l))),
+                                         shape=(n, n))
         self.weights.sort_indices()
         return self
 
