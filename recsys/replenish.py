@@ -239,20 +239,3 @@ class Replenishment:
         """Drop a shopper's rows at once (privacy deletion), without refitting."""
         self.table = self.table[self.table["user"] != user_id].reset_index(drop=True)
         self.now = self.now.drop(user_id, errors="ignore")
-
-
-def _dense_ranks(values: np.ndarray) -> np.ndarray:
-    return values
-
-
-def score_due(rep: Replenishment, history: pd.DataFrame, t_now: float, n_baskets: int) -> pd.Series:
-    """How likely each item of one shopper's `history` (lines `item, t`) is in a basket at `t_now`:
-    how often they buy it (share of their baskets), times how close it is to being due."""
-    g = history.groupby("item", sort=False)["t"].agg(["size", "max"])
-    rows = rep.table.set_index("item").reindex(g.index)
-    interval = rows["interval"].fillna(np.inf).to_numpy(float)
-    elapsed = np.maximum(t_now - g["max"].to_numpy(float), 0.0)
-    r = np.where(np.isfinite(interval), elapsed / np.maximum(interval, 1e-6), 0.0)
-    timing = np.exp(-0.5 * np.log(np.maximum(r, 1e-3)) ** 2)  # 1 when due now, less when early or late
-    share = (g["size"].to_numpy(float) + 0.5) / (n_baskets + 1.0)
-    return pd.Series(share * (0.5 + timing), index=g.index)
