@@ -51,7 +51,11 @@ class EASERecommender(Recommender):
             return self
         xk = x.tocsc()[:, keep].astype(np.float32)
         with threadpool_limits(1, "blas"):
-            gram = (xk.T @ xk).toarray()
+            # by column blocks: the full sparse product holds up to items² entries before it is densified
+            xt = xk.T.tocsr()
+            gram = np.empty((len(keep), len(keep)), np.float32)
+            for start in range(0, len(keep), 1024):
+                gram[:, start:start + 1024] = (xt @ xk[:, start:start + 1024]).toarray()
             gram[np.diag_indices_from(gram)] += self.regularization
             chol, info = lapack.spotrf(gram, lower=1, overwrite_a=1)
             if info != 0:

@@ -30,8 +30,8 @@ from recsys.repeat import decayed_profile
 
 TUNED = ("knn", "trial", "decay", "explore")
 GRID_KNN = (0.0, 0.2, 0.5)
-GRID_TRIAL = (0.0, 0.1, 0.3, 1.0)
-GRID_CATEGORY = (0.0, 0.3, 1.0)  # only when the history has categories (`--category-col`)
+GRID_TRIAL = (0.0, 0.3, 1.0, 3.0, 10.0)
+GRID_CATEGORY = (0.0, 0.3, 1.0, 3.0)  # only when the history has categories (`--category-col`)
 GRID_DECAY = (0.7, 0.85, 1.0)
 GRID_EXPLORE = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 CANDIDATES = 100
@@ -82,7 +82,7 @@ def _explore(row: dict[str, Any], params: BlendParams, w_knn: float, w_trial: fl
             + (w_trial + 1e-6) * row["trial"] + w_cat * row["category"])
 
 
-def tune_blend(data: Interactions, params: BlendParams, max_users: int = 2000, seed: int = 0,
+def tune_blend(data: Interactions, params: BlendParams, max_users: int = 1500, seed: int = 0,
                half: int | None = None, progress: bool = False) -> tuple[BlendParams, dict[str, Any]]:
     """Pick the blend's tuned weights (`TUNED`) on validation shoppers of `data`; return (params, report)."""
     users = validation_users(data, max_users, seed, half)

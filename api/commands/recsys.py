@@ -60,12 +60,14 @@ def train(
     try:
         service = RecommendationService(store, models_dir=settings.models_dir, params=blend_params(settings))
         data = None
+        load_started = time.perf_counter()
         if purchases is not None:
             data, _ = _load(purchases, Columns(user_col, item_col, basket_col, order_col, time_col, quantity_col,
                                                category_col))
         elif store.count_purchases() == 0:
             raise InvalidInputError("the store holds no purchases: pass --purchases FILE (or POST /purchases)")
         started = time.perf_counter()
+        load_seconds = started - load_started
         version = service.train(data, tune=tune, progress=not as_json)
         seconds = time.perf_counter() - started
         model = service.model
@@ -73,7 +75,7 @@ def train(
         result = {"version": version, "path": str(settings.models_dir / "recommender" / version),
                   "users": model.data.n_users, "items": model.data.n_items, "lines": model.data.n_lines,
                   "train_seconds": round(seconds, 2), "params": model.params.__dict__,
-                  "tuning": model.tuning_report}
+                  "tuning": model.tuning_report, "stage_seconds": {"load": round(load_seconds, 2), **model.timings}}
         if as_json:
             print(json.dumps(result, ensure_ascii=False))
         else:
