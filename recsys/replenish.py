@@ -14,6 +14,7 @@ Documented fallbacks:
 - a shopper who bought an item once (or has one purchase) gets the item's typical cycle, with a low
   confidence;
 - an item nobody ever bought twice is not a consumable: it is never due;
+- an item more than one whole interval overdue is lapsed, not due: it is left out of due lists;
 - intervals of 0 (two baskets at the same time) and above `max_interval` (a shopper away for a year)
   are absurd and left out of every estimate (counted in `Replenishment.skipped`).
 """
@@ -42,7 +43,8 @@ class ReplenishmentError(PurchaseDataError):
 
 @dataclass
 class Timeline:
-    """Purchase lines `user, item, b, t` (b = the shopper's k-th basket, t in `unit`), and each shopper's now."""
+    """Purchase lines `user, item, b, t, quantity` (b = the shopper's k-th basket, t in `unit`), and each
+    shopper's now."""
 
     lines: pd.DataFrame
     unit: str
@@ -129,7 +131,7 @@ def timeline_from_records(records: Iterable[Mapping[str, Any]], now: float | Non
 
 
 def _timeline(lines: pd.DataFrame, unit: str, now_kind: str | None, now: float | None) -> Timeline:
-    lines = lines[["user", "item", "b", "t"]].drop_duplicates(["user", "item", "b"]).reset_index(drop=True)
+    lines = lines[["user", "item", "b", "t", "quantity"]].drop_duplicates(["user", "item", "b"]).reset_index(drop=True)
     if now_kind == "own":
         per_user = lines.groupby("user", sort=False)["t"].max()
     else:
@@ -182,18 +184,18 @@ class Replenishment:
         gap = lines.groupby(["user", "item"], sort=False)["t"].diff()
         zero, absurd = (gap <= 0), (gap > cap)
         self.skipped = {"same_time": int(zero.sum()), "absurd": int(absurd.sum())}
-        lines = lines.assign(logd=np.log(gap.where((gap > 0) & (gap <= cap))))
+        logd = np.log(gap.where((gap > 0) & (gap <= cap)))
+        lines = lines.assign(logd=logd, logd2=logd ** 2)
         pair = lines.groupby(["user", "item"], sort=False).agg(
             purchases=("t", "size"), last=("t", "max"), n=("logd", "count"), s=("logd", "sum"),
-            ss=("logd", lambda x: float((x ** 2).sum()))).reset_index()
-        pair = pair[pair["purchases"] > 0]
+            ss=("logd2", "sum")).reset_index()
+        pair["repeated"] = (pair["purchases"] >= 2).astype(np.int64)
         all_logd = lines["logd"].dropna()
         g_mu = float(all_logd.mean()) if len(all_logd) else 0.0
         g_var = float(all_logd.var()) if len(all_logd) > 1 else 0.25
         g_var = g_var if np.isfinite(g_var) and g_var > 0 else 0.25
         item = pair.groupby("item", sort=False).agg(n=("n", "sum"), s=("s", "sum"), ss=("ss", "sum"),
-                                                    buyers=("user", "size"),
-                                                    repeaters=("purchases", lambda x: int((x >= 2).sum())))
+                                                    buyers=("user", "size"), repeaters=("repeated", "sum"))
         k0 = self.item_prior_strength
         item["mu"] = (item["s"] + k0 * g_mu) / (item["n"] + k0)
         item_var = (item["ss"] - item["n"] * item["mu"] ** 2).clip(lower=0.0)
@@ -224,6 +226,8 @@ class Replenishment:
             t = t[t["user"] == user_id]
         if within is not None:
             t = t[t["due_in"] <= within]
+        # more than one whole cycle overdue: the shopper has moved on (lapsed), not "due"
+        t = t[t["due_in"] >= -t["interval"]]
         t = t.sort_values(["due_in", "confidence"], ascending=[True, False], kind="stable")
         if limit is not None:
             t = t.head(limit)
