@@ -21,6 +21,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data" / "intents"
 TRAIN_FILES: dict[str, tuple[str, ...] | None] = {"train.tsv": None,
                                                   "train_more.tsv": None,
                                                   "train_extra.tsv": None,
+                                                  "train_hard.tsv": None,
                                                   "reviews_train.tsv": ("complaint", "praise")}
 TEST_FILE = "test.tsv"
 _LABEL_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
