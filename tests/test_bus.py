@@ -180,3 +180,27 @@ async def test_two_hubs_share_a_room_and_a_take_over_keeps_counts(make: Any, sto
     finally:
         for hub in hubs:
             await hub.stop()
+
+
+async def test_redis_going_away_keeps_ingestion_and_tells_subscribers(store: Store) -> None:
+    """redis-server killed mid-stream: ingestion still stores and acknowledges, and every subscriber
+    is told (`bus_unavailable`, close 4503) so it reconnects with since=."""
+    seed_room(store)
+    with redis_server() as server:
+        hub = Hub(store, pipeline=FakePipeline(), bus=make_bus(server.url, lease_ms=400))
+        await hub.start()
+        try:
+            host = Client()
+            sub, pre = await hub.subscribe("r1", "host", host.send, host.close)
+            sub.task = asyncio.create_task(sub.run(pre))
+            await hub.ingest("r1", batch("多少钱", 0, 3))
+            await host.until(lambda c: 3 in c.group_counts().values())
+            server.proc.kill()
+            server.proc.wait(10)
+            stored = await hub.ingest("r1", batch("多少钱", 3, 2))
+            assert [c.inserted for c in stored] == [True, True] and store.count_comments("r1") == 5
+            await host.until(lambda c: c.closed is not None, timeout=10)
+            assert host.closed == 4503
+            assert any(f["type"] == "error" and f["code"] == "bus_unavailable" for f in host.frames)
+        finally:
+            await hub.stop()
