@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.commands.replenish import GapCol, due, replenishment_report, replenishment_table, segments
 from knowledge.errors import InvalidInputError
 from recsys.data import Columns, Interactions, LoadReport, read_purchases
 
@@ -100,9 +101,16 @@ def evaluate_cmd(
              "ratios to the best baseline move between them.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object {task: {method: metrics}}.")] = False,
     tune: Annotated[bool, typer.Option(help="Tune the blend on validation shoppers of one half (else fixed weights).")] = True,
+    gap_col: GapCol = None,
+    task: Annotated[str, typer.Option("--task", help="'all', or 'replenishment' alone (no recommender fits).")] = "all",
 ) -> None:
     """Hold out each user's last basket, train every method on the rest, print HR/NDCG/Recall@K and coverage."""
     from recsys.evaluate import backtest, by_half, default_methods, lift, lift_interval, pooled
+
+    replenishment = _replenishment(purchases, Columns(user_col, item_col, basket_col, order_col, time_col),
+                                   gap_col, folds, task, as_json)
+    if task == "replenishment":
+        return
 
     data, _ = _load(purchases, Columns(user_col, item_col, basket_col, order_col, time_col, quantity_col,
                                        category_col))
@@ -132,6 +140,8 @@ def evaluate_cmd(
             out["lift_interval"] = {task: [_interval(lift_interval(r, task)) for r in runs] for task in results}
             out["lift_pooled"] = {task: _round(lift(total, task)) for task in results}
             out["lift_interval_pooled"] = {task: _interval(lift_interval(total, task)) for task in results}
+        if replenishment is not None:
+            out["replenishment"] = replenishment
         print(json.dumps(out))
         return
     for task, methods in results.items():
@@ -144,6 +154,8 @@ def evaluate_cmd(
         Console().print(table)
     Console().print(_lift_table(runs, total if folds > 1 else None, k))
     Console().print(_halves_table(halves, k))
+    if replenishment is not None and "error" not in replenishment:
+        Console().print(replenishment_table(replenishment))
     for i, report in enumerate(tuning, 1):
         err.print(f"[dim]fold {i} tuning ({report.get('validation_users', 0)} validation shoppers of half "
                   f"{report.get('half')}): {report.get('chosen') or report.get('skipped')}[/]")
@@ -241,3 +253,29 @@ def recommend(
             print(f"{r.item_id}\t{r.score:.4f}\t{r.reason}\t{title}")
     finally:
         store.close()
+
+
+app.command("due")(due)
+app.command("segments")(segments)
+
+
+def _replenishment(purchases: Path, columns: Columns, gap_col: str | None, folds: int, task: str,
+                   as_json: bool) -> dict[str, Any] | None:
+    """The replenishment task's report; with the other tasks, an {"error"} note when the file has no clock."""
+    from recsys.replenish import ReplenishmentError
+
+    if task not in ("all", "replenishment"):
+        raise InvalidInputError(f"--task must be 'all' or 'replenishment', got {task!r}")
+    try:
+        report = replenishment_report(purchases, columns, gap_col, folds)
+    except ReplenishmentError as exc:
+        if task == "replenishment":
+            raise
+        err.print(f"[yellow]replenishment skipped: {exc}[/]")
+        return {"error": str(exc)}
+    if task == "replenishment":
+        if as_json:
+            print(json.dumps({"replenishment": report}))
+        else:
+            Console().print(replenishment_table(report))
+    return report
