@@ -106,11 +106,16 @@ def evaluate_file(
     preds = classifier.classify([ex.text for ex in examples])
     report = evaluate([ex.labels for ex in examples], [p.top for p in preds], classifier.labels)
     report["model"] = classifier.version
+    from assistant.complaints import kind_accuracy
+
+    report["complaint_kinds"] = kind_accuracy()  # the hand-labelled kinds set, dev and held-out test
     if as_json:
         print(json.dumps(report, ensure_ascii=False))
         return
     out.print(f"{file.name}: {report['n']} comments, model {classifier.version}")
     out.print(f"accuracy [bold]{report['accuracy']:.4f}[/]   macro-F1 [bold]{report['macro_f1']:.4f}[/]")
+    out.print("complaint kind accuracy: " + "   ".join(f"{split} {m['accuracy']:.4f} (n={m['n']})"
+                                                   for split, m in report["complaint_kinds"].items()))
     table = Table("label", "precision", "recall", "F1", "support")
     for lab, m in report["per_label"].items():
         table.add_row(lab, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"]))
