@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from recsys.base import Recommender
 from recsys.data import Interactions, shopper_half
-from recsys.metrics import ranking_metrics
+from recsys.metrics import batch_metrics, batch_top, ranking_metrics
 
 __all__ = ["ranking_metrics"]  # re-exported: it lived here before `recsys.metrics`
 
@@ -31,35 +31,6 @@ POOLED = ("hr", "ndcg", "recall")
 
 
 BATCH = 256  # users scored at a time: a (BATCH × items) float32 block, 22 MB on a 21,000-item shop
-
-
-def _batch_top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Each row's `k` best columns, best first, ties by column (as `top_k`); -inf cells come out as -1."""
-    k = min(k, scores.shape[1])
-    try:  # torch's partial sort is ~8× numpy's argpartition on (users × 21,000 items) float32 blocks
-        import torch
-
-        torch.set_num_threads(1)
-        top = torch.topk(torch.from_numpy(np.ascontiguousarray(scores, np.float32)), k, dim=1)
-        vals, part = top.values.numpy(), top.indices.numpy().astype(np.int64)
-    except ImportError:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        vals = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -vals), axis=1)
-    part, vals = np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
-    return np.where(np.isfinite(vals), part, -1)
-
-
-def _batch_metrics(recs: np.ndarray, relevant: np.ndarray, k: int) -> np.ndarray:
-    """HR, NDCG and Recall per row (`ranking_metrics`) of a batch of lists against a dense relevance mask."""
-    rows = np.arange(len(recs))[:, None]
-    hits = (recs >= 0) & relevant[rows, np.maximum(recs, 0)]
-    n_rel = relevant.sum(axis=1)
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    ideal = np.cumsum(discounts)[np.clip(np.minimum(n_rel, k) - 1, 0, k - 1)]
-    n_hits = hits.sum(axis=1)
-    return np.stack([(n_hits > 0).astype(float), (hits * discounts[:recs.shape[1]]).sum(axis=1) / ideal,
-                     n_hits / np.maximum(n_rel, 1)], axis=1)
 
 
 def evaluate_model(model: Recommender, train: Interactions, held: dict[int, np.ndarray], k: int = 10,
@@ -88,8 +59,8 @@ def evaluate_model(model: Recommender, train: Interactions, held: dict[int, np.n
             if task == "cross_sell":
                 keep = new.any(axis=1)
                 scores, relevant, batch = np.where(bought, -np.inf, scores)[keep], new[keep], batch[keep]
-            recs = _batch_top(scores, k)
-            rows[task].append(_batch_metrics(recs, relevant, k).astype(np.float32))
+            recs = batch_top(scores, k)
+            rows[task].append(batch_metrics(recs, relevant, k).astype(np.float32))
             ids[task].append(batch)
             shown[task][recs[recs >= 0]] = True
     out = {}

@@ -22,10 +22,9 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from recsys.base import top_k
 from recsys.blend import BlendParams, BlendRecommender
 from recsys.data import Interactions, shopper_half
-from recsys.metrics import ranking_metrics
+from recsys.metrics import batch_metrics, batch_top
 from recsys.repeat import decayed_profile
 
 TUNED = ("knn", "trial", "decay", "explore")
@@ -71,15 +70,43 @@ def _rows(model: BlendRecommender, train: Interactions, held: dict[int, np.ndarr
         rows.append({
             "cand": cand, "history": history, "is_bought": np.isin(cand, bought),
             "held": held[u], "new": np.setdiff1d(held[u], bought),
-            **{p: parts[p][cand] if p in parts else np.zeros(len(cand), np.float32)
-               for p in ("ease", "als", "knn", "trial", "category")},
+            **{p: parts[p][cand] if p in parts else np.zeros(len(cand), np.float32) for p in PART_NAMES},
         })
     return rows
 
 
-def _explore(row: dict[str, Any], params: BlendParams, w_knn: float, w_trial: float, w_cat: float) -> np.ndarray:
-    return (params.ease * row["ease"] + params.als * row["als"] + w_knn * row["knn"]
-            + (w_trial + 1e-6) * row["trial"] + w_cat * row["category"])
+PART_NAMES = ("ease", "als", "knn", "trial", "category")
+
+
+def _padded(rows: list[dict[str, Any]], n_items: int) -> dict[str, np.ndarray]:
+    """The rows as (shoppers × longest candidate list) matrices, padding cells scored -inf, so every
+    grid setting is ranked and measured for all shoppers at once (`batch_top`, `batch_metrics`)."""
+    width = max(len(r["cand"]) for r in rows)
+    out = {name: np.zeros((len(rows), width), np.float32) for name in PART_NAMES}
+    out["pad"] = np.ones((len(rows), width), bool)
+    for key in ("bought", "held", "new"):
+        out[key] = np.zeros((len(rows), width), bool)
+    for decay in GRID_DECAY:
+        out[f"repeat{decay}"] = np.zeros((len(rows), width), np.float32)
+    for i, r in enumerate(rows):
+        m = len(r["cand"])
+        for name in PART_NAMES:
+            out[name][i, :m] = r[name]
+        out["pad"][i, :m] = False
+        out["bought"][i, :m] = r["is_bought"]
+        out["held"][i, :m] = np.isin(r["cand"], r["held"])
+        out["new"][i, :m] = np.isin(r["cand"], r["new"])
+        for decay in GRID_DECAY:
+            out[f"repeat{decay}"][i, :m] = decayed_profile(r["history"], n_items, decay)[r["cand"]]
+    out["n_held"] = np.array([len(r["held"]) for r in rows])
+    out["n_new"] = np.array([len(r["new"]) for r in rows])
+    return out
+
+
+def _explore(m: dict[str, np.ndarray], params: BlendParams, w_knn: float, w_trial: float,
+             w_cat: float) -> np.ndarray:
+    return (params.ease * m["ease"] + params.als * m["als"] + w_knn * m["knn"]
+            + (w_trial + 1e-6) * m["trial"] + w_cat * m["category"])
 
 
 def tune_blend(data: Interactions, params: BlendParams, max_users: int = 1500, seed: int = 0,
@@ -94,31 +121,25 @@ def tune_blend(data: Interactions, params: BlendParams, max_users: int = 1500, s
                                      category=1.0 if categories else 0.0), progress=progress)
     model.fit_parts(train)
     rows = _rows(model, train, held, progress)
+    if not rows:
+        return params, {"skipped": "no validation shopper has a training basket left"}
+
+    m = _padded(rows, train.n_items)
+    has_new = m["n_new"] > 0
 
     def cross_sell(w_knn: float, w_trial: float, w_cat: float) -> tuple[float, float]:
-        sums, n = np.zeros(2), 0
-        for row in rows:
-            if not len(row["new"]):
-                continue
-            s = np.where(row["is_bought"], -np.inf, _explore(row, params, w_knn, w_trial, w_cat))
-            recs, _ = top_k(s, K)
-            sums += ranking_metrics(row["cand"][recs], row["new"], K)[:2]
-            n += 1
-        return tuple(sums / max(n, 1))  # type: ignore[return-value]
+        s = np.where(m["bought"] | m["pad"], -np.inf, _explore(m, params, w_knn, w_trial, w_cat))[has_new]
+        scored = batch_metrics(batch_top(s, K), m["new"][has_new], K, m["n_new"][has_new])
+        return tuple(scored[:, :2].mean(axis=0)) if len(scored) else (0.0, 0.0)  # type: ignore[return-value]
 
     grid1 = list(itertools.product(GRID_KNN, GRID_TRIAL, GRID_CATEGORY if categories else (0.0,)))
     stage1 = {g: cross_sell(*g) for g in tqdm(grid1, desc="tune: cross-sell", disable=not progress, leave=False)}
     w_knn, w_trial, w_cat = max(stage1, key=lambda g: stage1[g])
-    explores = [_explore(row, params, w_knn, w_trial, w_cat) for row in rows]
-    repeats = {d: [decayed_profile(row["history"], train.n_items, d)[row["cand"]] for row in rows]
-               for d in GRID_DECAY}
+    explore = _explore(m, params, w_knn, w_trial, w_cat)
 
     def next_basket(decay: float, share: float) -> float:
-        total = 0.0
-        for row, explore, repeat in zip(rows, explores, repeats[decay], strict=True):
-            recs, _ = top_k(repeat + share * explore, K)
-            total += ranking_metrics(row["cand"][recs], row["held"], K)[1]
-        return total / max(len(rows), 1)
+        s = np.where(m["pad"], -np.inf, m[f"repeat{decay}"] + share * explore)
+        return float(batch_metrics(batch_top(s, K), m["held"], K, m["n_held"])[:, 1].mean())
 
     grid2 = list(itertools.product(GRID_DECAY, GRID_EXPLORE))
     stage2 = {g: next_basket(*g) for g in tqdm(grid2, desc="tune: next basket", disable=not progress, leave=False)}
