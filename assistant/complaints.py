@@ -10,9 +10,9 @@ level 3 needs the grouping that `assistant/tickets.py` does, so `severity` takes
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from dataclasses import dataclass
 from enum import IntEnum
+from pathlib import Path
 
 from assistant.normalize import normalize
 
