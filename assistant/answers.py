@@ -16,6 +16,9 @@ from typing import Any
 
 from assistant.cards import ANSWERABLE_INTENTS
 from assistant.compliance import ComplianceChecker, Finding
+from assistant.frames import COMPARISON, attribute_of
+from assistant.normalize import normalize
+from assistant.ranking import Candidate, Ranker, candidates
 from knowledge.errors import InvalidInputError, NotFoundError
 from knowledge.kb import Hit, KnowledgeBase
 from knowledge.room import RoomState
@@ -118,8 +121,9 @@ class Answerer:
     """Composes answers from the knowledge base and live product rows, compliance-checked."""
 
     def __init__(self, kb: KnowledgeBase, store: Store, compliance: ComplianceChecker,
-                 min_confidence: float = 0.45, k: int = 3) -> None:
+                 min_confidence: float = 0.45, k: int = 3, ranker: Ranker | None = None) -> None:
         self.kb = kb
+        self.ranker = ranker  # None: today's answerer (top hit above a rescaled score)
         self.store = store
         self.compliance = compliance
         self.min_confidence = min_confidence
@@ -152,6 +156,8 @@ class Answerer:
         product = self._product(product_id)
         if product_id and product is None:
             raise NotFoundError(f"product {product_id!r} does not exist")
+        if self.ranker is not None:
+            return self._ranked(question, intent, room, product, vector)
         if product is None and room is not None and intent in ("price", "stock") and room.on_stage:
             product = self._product(room.on_stage)  # "多少钱" with no product named means the one on stage
         if intent in ("price", "stock") and product is not None:
@@ -171,6 +177,73 @@ class Answerer:
         if product is None and top.product_id:
             product = self._product(top.product_id)
         return self._compose(question, intent, top, hits, product, confidence)
+
+    def _ranked(self, question: str, intent: str, room: RoomState | None, product: dict[str, Any] | None,
+                vector: Any) -> Answer:
+        """The frame-aware path: live row for price and stock, else the reranker's calibrated pick."""
+        assert self.ranker is not None
+        if len(question) > 500:
+            return self._handoff("the question is too long to answer automatically")
+        attribute = attribute_of(normalize(question))
+        if attribute is None and not re.search(r"[\u4e00-\u9fff]", question):
+            return self._handoff("the question has no Chinese words CueCard can read")
+        if attribute == COMPARISON:
+            return self._compare(question, room)
+        if product is None and room is not None and attribute in ("price", "stock") and room.on_stage:
+            product = self._product(room.on_stage)
+        if attribute in ("price", "stock") and product is not None:
+            line = live_line(product, attribute)
+            return self._finish(f"亲，{line}", f"有家人问{question}：{line}", [f"product:{product['id']}"],
+                                LIVE_CONFIDENCE, "live product data")
+        lineup = room.lineup_ids if (room is not None and product is None) else None
+        hits = self.kb.search(question, k=max(self.k, 5), product_id=product["id"] if product else None,
+                              lineup=lineup, vector=vector)
+        if not hits:
+            return self._handoff("the knowledge base has nothing on this")
+        about = product or (self._product(hits[0].product_id) if hits[0].product_id else None)
+        named = frozenset([product["id"]]) if product else frozenset(self.kb.mentioned_products(question))
+        choice = self.ranker.choose(question, attribute, named, candidates(hits, about))
+        if choice.candidate is None or choice.confidence < self.ranker.threshold:
+            sources = [choice.candidate.source] if choice.candidate else []
+            return self._handoff(f"P(right) {choice.confidence:.2f} is below the threshold "
+                                 f"{self.ranker.threshold:.2f} for precision {self.ranker.target_precision:.2f}",
+                                 choice.confidence, sources)
+        body = self._sentence_of(choice.candidate, about)
+        if not body:
+            return self._handoff(f"{choice.candidate.source} holds only figures that may be out of date",
+                                 choice.confidence, [choice.candidate.source])
+        return self._finish(f"亲，{body}", f"有家人问{question}：{body}", [choice.candidate.source],
+                            choice.confidence, f"answered from {choice.candidate.source}")
+
+    def _sentence_of(self, c: Candidate, product: dict[str, Any] | None) -> str:
+        """The reply text of a candidate: a field as a sentence, a document's sentences without stale figures."""
+        if c.source.startswith("product:") and c.source.count(":") >= 2 and "：" in c.text:
+            key, value = c.text.split("：", 1)
+            if key == "description" or c.source.endswith(":description"):
+                return body_from(c.text)
+            name = short_name(product) if product is not None else ""
+            return f"{name}的{key}是{value.strip().rstrip('。')}。"
+        return body_from(c.text)
+
+    def _compare(self, question: str, room: RoomState | None) -> Answer:
+        """Two products named by link number: their shared fields side by side, else a hand-off."""
+        ids: list[str] = []
+        if room is not None:
+            for m in re.finditer(r"(\d{1,2})\s*号", question):
+                n = int(m.group(1))
+                if 1 <= n <= len(room.lineup_ids) and room.lineup_ids[n - 1] not in ids:
+                    ids.append(room.lineup_ids[n - 1])
+        products = [p for p in (self._product(i) for i in ids[:2]) if p is not None]
+        if len(products) < 2:
+            return self._handoff("a comparison needs two products CueCard can name")
+        a, b = products
+        shared = [k for k in (a.get("attributes") or {}) if k in (b.get("attributes") or {}) and k != "short_name"]
+        if not shared:
+            return self._handoff("the two products share no field to compare")
+        parts = [f"{k}：{short_name(a)}{a['attributes'][k]}，{short_name(b)}{b['attributes'][k]}" for k in shared[:3]]
+        body = "；".join(parts) + "。"
+        return self._finish(f"亲，{body}", f"有家人问{question}：{body}",
+                            [f"product:{a['id']}", f"product:{b['id']}"], 0.9, "compared from both products' fields")
 
     def _compose(self, question: str, intent: str, top: Hit, hits: list[Hit],
                  product: dict[str, Any] | None, confidence: float) -> Answer:
