@@ -9,7 +9,19 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
-from api.routes import events, health, intents, kb, live, pages, products, recommendations, review, rooms
+from api.routes import (
+    events,
+    health,
+    intents,
+    kb,
+    live,
+    pages,
+    products,
+    recommendations,
+    review,
+    rooms,
+    shoppers,  # issue 15
+)
 from api.services import Services, build_services
 from api.settings import Settings
 from knowledge.embedder import Embedder
@@ -41,7 +53,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                        allow_headers=["*"])
     errors.install(app)
-    for module in (health, intents, kb, products, recommendations, live, pages, review, events):
+    for module in (health, intents, kb, products, recommendations, live, pages, review, events, shoppers):
         app.include_router(module.router)
     # comments arrive in batches the size of a live frame: the rooms routes take no more
     app.include_router(rooms.router, max_body_size=settings.max_message_bytes)

@@ -85,6 +85,9 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
     from recsys.service import build_recommender
 
     services.recommender = build_recommender(store, settings)
+    from recsys.shoppers import build_shoppers  # issue 15: due items, segments, profiles
+
+    services.extras["shoppers"] = build_shoppers(store, settings, services.recommender)
     # --- issue 6: live rooms (build services.live here) ---
     from api.live import build_hub
 

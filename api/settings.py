@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     als_regularization: float = Field(0.01, ge=0.0)
     als_alpha: float = Field(1.0, gt=0.0)
     als_weighting: str = "bm25"  # "bm25" | "log" | "none"
+    # --- repeat purchases (issue 15): RFM thresholds (days), returning-buyer card ---
+    segment_active_days: float = Field(7.0, gt=0)
+    segment_sleeping_days: float = Field(30.0, gt=0)
+    segment_loyal_orders: int = Field(5, ge=1)
+    segment_loyal_window_days: float = Field(30.0, gt=0)
+    segment_high_value_share: float = Field(0.10, gt=0, le=1)
+    shoppers_refresh_s: float = Field(30.0, ge=0)  # profiles refit at most this often after new purchases
 
     # --- live room (issue 6) ---
     api_key_ingest: str | None = None

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recsys.data import Columns, frame_from_records, read_purchases
+from recsys.data import Columns, canonical_frame, frame_from_records, read_purchases
 from recsys.errors import PurchaseDataError, UnknownColumnError
 
 UNITS = ("days", "orders")
@@ -118,7 +118,8 @@ def timeline_from_records(records: Iterable[Mapping[str, Any]], now: float | Non
     if not rows:
         raise ReplenishmentError("no purchases are stored")
     if all(r.get("ts") is not None for r in rows):
-        frame, _ = frame_from_records({**r, "order_no": None} for r in rows)
+        raw = pd.DataFrame.from_records(rows, columns=["user_id", "item_id", "basket_id", "ts", "quantity"])
+        frame, _ = canonical_frame(raw, Columns("user_id", "item_id", "basket_id", None, "ts", "quantity"))
         lines = _baskets(frame)
         lines["t"] = lines["bseq"] / DAY_S
         return _timeline(lines, "days", None, (now if now is not None else _time.time()) / DAY_S)
