@@ -33,6 +33,7 @@ from knowledge.room import RoomState
 from knowledge.store import CommentIn, Store, StoredComment
 
 log = logging.getLogger("cuecard.live")
+ANALYSIS_CHUNK = 256  # analyses per write-thread call (between them, waiting comment batches go first)
 
 
 class Hub:
@@ -62,6 +63,7 @@ class Hub:
         self._analysis_rows: list[tuple[int, dict[str, Any]]] = []
         self._recording = False
         self.shows: Any = None  # a knowledge.shows.ShowRecorder: keeps each show's cards, answers, stage
+        self.tickets: Any = None  # an assistant.ticket_desk.TicketDesk: complaints → tickets (issue 13)
         self.counters = {"stored": 0, "analysed": 0, "dropped_subscribers": 0, "overloaded": 0}
 
     # ---- lifecycle ----
@@ -213,6 +215,8 @@ class Hub:
                     if self.shared:
                         await self._keep_snapshot(live)
                 self._record(analyses)
+                if self.tickets is not None and (changed := self.tickets.observe(live.room_id, analyses)):
+                    self._broadcast(live, ("host", "bot"), p.encode(p.TicketsMsg(room_id=live.room_id, tickets=changed)))
                 self._after_batch(live, analyses, cards, upto)
 
     def _analyze(self, live: LiveRoom, batch: list[StoredComment]) -> tuple[list[Any], list[Card]]:
@@ -237,7 +241,13 @@ class Hub:
         loop = asyncio.get_running_loop()
         try:
             while self._analysis_rows:
-                rows, self._analysis_rows = self._analysis_rows, []
+                # Acks wait on the same write thread: comment batches go first, and analyses follow
+                # in chunks small enough that a batch arriving meanwhile waits little behind them.
+                waited = 0
+                while self.writer.busy() and waited < 25:
+                    await asyncio.sleep(0.002)
+                    waited += 1
+                rows, self._analysis_rows = self._analysis_rows[:ANALYSIS_CHUNK], self._analysis_rows[ANALYSIS_CHUNK:]
                 try:
                     await loop.run_in_executor(self._db, self.store.set_comment_analysis, rows)
                 except Exception:

@@ -31,6 +31,11 @@ class CommentWriter:
         self.executor = executor
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._committing = False
+
+    def busy(self) -> bool:
+        """True while comment batches wait or are being committed."""
+        return self._committing or not self._queue.empty()
 
     def start(self) -> None:
         """Start the writer loop on the running event loop."""
@@ -64,6 +69,7 @@ class CommentWriter:
             while not self._queue.empty() and rows < MAX_ROWS_PER_COMMIT:
                 batch.append(self._queue.get_nowait())
                 rows += len(batch[-1][1])
+            self._committing = True
             try:
                 results = await loop.run_in_executor(self.executor, self._commit, batch)
                 for (_, _, fut), result in zip(batch, results, strict=True):
@@ -76,6 +82,7 @@ class CommentWriter:
                     if not fut.done():
                         fut.set_exception(exc)
             finally:
+                self._committing = False
                 for _ in batch:
                     self._queue.task_done()
 
