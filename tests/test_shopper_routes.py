@@ -69,3 +69,19 @@ def test_delete_user_needs_admin_and_forgets_at_once(client: TestClient) -> None
     assert r.status_code == 200 and r.json()["removed"]["purchases"] == 4
     assert client.get("/users/weekly/profile").status_code == 404
     assert client.app.state.services.store.list_purchases("weekly") == []  # type: ignore[attr-defined]
+
+
+def test_segments_panel_asset_and_labels(client: TestClient) -> None:
+    """The dashboard loads segments.js, and every label it uses exists in both languages."""
+    import json
+    import re
+
+    js = client.get("/static/live/segments.js")
+    assert js.status_code == 200 and "/segments" in js.text
+    static = Path(__file__).resolve().parents[1] / "api" / "static"
+    keys = {f"segments.{k}" for k in ("title", "loyal", "active", "lapsing", "sleeping", "high_value", "unavailable")}
+    keys |= {f"segments.risk_{r}" for r in ("high", "medium", "low")}
+    keys |= {f"segments.col_{c}" for c in re.findall(r'"(\w+)"', 'user" "segment" "risk" "orders" "recency"')}
+    for lang in ("zh-CN", "en"):
+        labels = json.loads((static / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+        assert keys <= set(labels), keys - set(labels)
