@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from api.commands import db, intents, kb, products, recsys, review
+from api.commands import answers, db, intents, kb, products, recsys, review
 from api.settings import Settings
 from knowledge.errors import CueCardError
 
@@ -19,6 +19,7 @@ console = Console(stderr=True)
 app = typer.Typer(help="CueCard: a copilot for live-stream commerce.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
+app.add_typer(answers.app, name="answers")
 app.add_typer(intents.app, name="intents")
 app.add_typer(kb.app, name="kb")
 app.add_typer(products.app, name="products")

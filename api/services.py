@@ -79,8 +79,11 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
     # A shop extends the shipped word lists with files of the same names under <data_dir>/compliance.
     services.compliance = ComplianceChecker.default(settings.data_dir / "compliance")
     services.kb = KnowledgeBase(store, emb, settings.models_dir / "kb")
+    from assistant.ranking import Ranker  # issue 11: frame-aware reranker, calibrated hand-off
+
     services.answerer = Answerer(services.kb, store, services.compliance,
-                                 min_confidence=settings.answer_min_confidence, k=settings.retrieval_k)
+                                 min_confidence=settings.answer_min_confidence, k=settings.retrieval_k,
+                                 ranker=Ranker.load(target_precision=settings.answer_target_precision))
     # --- issue 5: recommendations (build services.recommender here) ---
     from recsys.service import build_recommender
 
@@ -88,6 +91,9 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
     from recsys.shoppers import build_shoppers  # issue 15: due items, segments, profiles
 
     services.extras["shoppers"] = build_shoppers(store, settings, services.recommender)
+    from assistant.returning import ReturningBuyers  # issue 15: returning-buyer cards, off per room
+
+    services.extras["returning"] = ReturningBuyers(store, services.recommender)
     # --- issue 6: live rooms (build services.live here) ---
     from api.live import build_hub
 
@@ -100,4 +106,19 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
     services.extras["events"] = EventStore(store)
     services.live.shows = ShowRecorder(services.extras["shows"], gap_s=settings.show_gap_s,
                                        auto_start=settings.show_auto_start)
+    services.live.tickets = build_ticket_desk(store, settings)  # issue 13: complaints → tickets
+    services.live.returning = services.extras["returning"]  # issue 15
     return services
+
+
+def build_ticket_desk(store: Any, settings: Any) -> Any:
+    """The complaint ticket desk with the settings' SLA policy, persisted in the store (issue 13)."""
+    from assistant.ticket_desk import TicketDesk
+    from assistant.tickets import SlaPolicy
+    from knowledge.tickets import TicketStore
+
+    policy = SlaPolicy(deadlines=dict(settings.ticket_deadlines_s), amber_fraction=settings.ticket_amber_fraction,
+                       incident_viewers=settings.ticket_incident_viewers,
+                       incident_window=settings.ticket_incident_window_s,
+                       repeated_after=settings.ticket_repeated_after)
+    return TicketDesk(policy, TicketStore(store))

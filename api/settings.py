@@ -40,6 +40,8 @@ class Settings(BaseSettings):
 
     # --- knowledge base and answers (issue 4) ---
     answer_min_confidence: float = Field(0.45, ge=0.0, le=1.0)
+    # issue 11: the reranker's hand-off threshold is the one meeting this precision on calibration data
+    answer_target_precision: float = Field(0.95, gt=0.0, le=1.0)
     retrieval_k: int = Field(5, ge=1, le=100)
 
     # --- recommendations (issue 5) ---
@@ -86,6 +88,13 @@ class Settings(BaseSettings):
     widget_client_per_s: float = Field(10.0, gt=0)  # widget calls per second per client (IP)
     widget_max_events: int = Field(500, ge=1)  # events per POST /events batch
     event_weights: dict[str, float] = {"impression": 0.0, "click": 0.3, "add_to_cart": 0.6, "purchase": 1.0}
+
+    # --- complaint tickets (issue 13): response deadline per level, in seconds ---
+    ticket_deadlines_s: dict[int, float] = {1: 1800.0, 2: 1800.0, 3: 172800.0}  # 30 min, 30 min + escalation, 48 h
+    ticket_amber_fraction: float = Field(0.25, gt=0, lt=1)  # amber in the last quarter of the time
+    ticket_incident_viewers: int = Field(10, ge=2)  # distinct viewers with one complaint → level 3
+    ticket_incident_window_s: float = Field(120.0, gt=0)  # …within this many seconds
+    ticket_repeated_after: int = Field(3, ge=2)  # complaints about a product before it is flagged
 
     @field_validator("embedding_model")
     @classmethod

@@ -81,10 +81,12 @@ def evaluate(kb: KnowledgeBase, ranker: Ranker, queries: Sequence[dict[str, Any]
         pairs: list[tuple[float, int]] = []
         for q in queries:
             a = answerer.answer(q["query"], product_id=q.get("product_id"), intent="product_info")
-            ok = int(not a.handoff and bool(a.sources) and a.sources[0] in q["expected_ids"])
+            picked = int(bool(a.sources) and a.sources[0] in q["expected_ids"])
+            ok = int(not a.handoff and picked)
             answered += not a.handoff
             right += ok
-            pairs.append((a.confidence, ok))
+            # Calibration is of the pick itself: would the answer (sent or held back) have been right?
+            pairs.append((a.confidence, picked))
         for u in unanswerable:
             a = answerer.answer(u["query"], product_id=u.get("product_id"), intent="product_info")
             handed += a.handoff

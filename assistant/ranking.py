@@ -144,7 +144,10 @@ class Ranker:
     """A logistic reranker with an isotonic calibration map and a precision-targeted threshold."""
 
     def __init__(self, coef: Sequence[float], intercept: float, iso_x: Sequence[float], iso_y: Sequence[float],
-                 threshold: float, target_precision: float = 0.95) -> None:
+                 threshold: float, target_precision: float = 0.95, conf_coef: Sequence[float] = (),
+                 conf_intercept: float = 0.0) -> None:
+        self.conf_coef = np.asarray(conf_coef, dtype=np.float64)
+        self.conf_intercept = float(conf_intercept)
         self.coef = np.asarray(coef, dtype=np.float64)
         self.intercept = float(intercept)
         self.iso_x = np.asarray(iso_x, dtype=np.float64)
@@ -171,13 +174,17 @@ class Ranker:
         rows = np.asarray([features(question, attribute, products, c) for c in cands], dtype=np.float64)
         s = self.scores(rows)
         best = int(s.argmax())
+        if self.conf_coef.size:
+            z = float(question_features(s, rows, cands) @ self.conf_coef + self.conf_intercept)
+            return Choice(cands[best], float(s[best]), self.calibrate(1.0 / (1.0 + np.exp(-z))))
         return Choice(cands[best], float(s[best]), self.calibrate(float(s[best])))
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {"version": RANKER_VERSION, "features": list(FEATURES), "coef": self.coef.tolist(),
                 "intercept": self.intercept, "iso_x": self.iso_x.tolist(), "iso_y": self.iso_y.tolist(),
-                "threshold": self.threshold, "target_precision": self.target_precision}
+                "threshold": self.threshold, "target_precision": self.target_precision,
+                "conf_coef": self.conf_coef.tolist(), "conf_intercept": self.conf_intercept}
 
     def save(self, path: Path | str) -> None:
         """Write the model as JSON."""
@@ -190,11 +197,23 @@ class Ranker:
         if raw.get("version") != RANKER_VERSION or raw.get("features") != list(FEATURES):
             raise ValueError(f"{path}: ranker of another version or feature set; retrain it")
         ranker = cls(raw["coef"], raw["intercept"], raw["iso_x"], raw["iso_y"], raw["threshold"],
-                     raw.get("target_precision", 0.95))
+                     raw.get("target_precision", 0.95), raw.get("conf_coef", ()), raw.get("conf_intercept", 0.0))
         if target_precision is not None and raw.get("sweep"):
             ranker.threshold = pick_threshold(raw["sweep"], target_precision)
             ranker.target_precision = target_precision
         return ranker
+
+
+def question_features(scores: np.ndarray, rows: np.ndarray, cands: Sequence[Candidate]) -> np.ndarray:
+    """What the confidence head reads: the best score, its margin, the retrieval's best score, and the pick's traits."""
+    order = np.argsort(-scores)
+    best = int(order[0])
+    # The margin is to the best candidate with another source (a document's own sentences agree with it).
+    other = next((float(scores[i]) for i in order[1:] if cands[i].source != cands[best].source), 0.0)
+    f = dict(zip(FEATURES, rows[best], strict=True))
+    return np.asarray([scores[best], scores[best] - other, max(c.score for c in cands), f["states"],
+                       f["coverage"], f["framed"], f["kind_field"] + f["kind_product_fact"], f["kind_talking_point"],
+                       f["other_product"]], dtype=np.float64)
 
 
 def pick_threshold(sweep: Sequence[tuple[float, int]], target: float) -> float:
@@ -225,7 +244,7 @@ class Example:
 
 
 def fit(examples: Sequence[Example], target_precision: float = 0.95, folds: int = 5, c: float = 1.0,
-        calibration: str = "platt") -> tuple[Ranker, dict[str, Any]]:
+        calibration: str = "isotonic") -> tuple[Ranker, dict[str, Any]]:
     """Train the reranker, calibrate it out of fold, and pick the threshold; returns the ranker and the sweep."""
     from sklearn.isotonic import IsotonicRegression
     from sklearn.linear_model import LogisticRegression
@@ -243,6 +262,9 @@ def fit(examples: Sequence[Example], target_precision: float = 0.95, folds: int 
     groups = sorted({e.group for e in examples})
     fold_of = {g: i % folds for i, g in enumerate(groups)}
     oof: list[tuple[float, int]] = []
+    qrows: list[np.ndarray] = []
+    qgroups: list[int] = []
+    qlabels: list[int] = []
     for f in range(folds):
         held = [e for e in examples if fold_of[e.group] == f]
         rest = [e for e in examples if fold_of[e.group] != f]
@@ -250,9 +272,17 @@ def fit(examples: Sequence[Example], target_precision: float = 0.95, folds: int 
             continue
         model = train(rest)
         for e in held:
-            choice = model.choose(e.question, e.attribute, e.products, e.cands)
-            ok = int(choice.candidate is not None and choice.candidate.source in e.expected)
-            oof.append((choice.score, ok))
+            if not e.cands:
+                oof.append((0.0, 0))
+                continue
+            rows = np.asarray([features(e.question, e.attribute, e.products, cand) for cand in e.cands])
+            sc = model.scores(rows)
+            best = int(sc.argmax())
+            ok = int(e.cands[best].source in e.expected)
+            oof.append((float(sc[best]), ok))
+            qrows.append(question_features(sc, rows, e.cands))
+            qgroups.append(f)
+            qlabels.append(ok)
     scores = np.asarray([s for s, _ in oof])
     labels = np.asarray([o for _, o in oof])
     if calibration == "isotonic":
@@ -266,6 +296,22 @@ def fit(examples: Sequence[Example], target_precision: float = 0.95, folds: int 
         grid = np.log(np.clip(xs, 1e-6, 1 - 1e-6) / np.clip(1 - xs, 1e-6, 1))[:, None]
         ys = platt.predict_proba(grid)[:, 1]
     ranker = train(examples)
+    if calibration == "head":
+        # A confidence head on question-level traits, scored out of fold for the threshold sweep.
+        qx = np.stack(qrows)
+        qy = np.asarray(qlabels)
+        pred = np.zeros(len(qrows))
+        for f in set(qgroups):
+            inside = np.asarray([g == f for g in qgroups])
+            head = LogisticRegression(C=1.0, max_iter=2000).fit(qx[~inside], qy[~inside])
+            pred[inside] = head.predict_proba(qx[inside])[:, 1]
+        head = LogisticRegression(C=1.0, max_iter=2000).fit(qx, qy)
+        ranker.conf_coef, ranker.conf_intercept = head.coef_[0], float(head.intercept_[0])
+        ranker.iso_x, ranker.iso_y = np.zeros(0), np.zeros(0)
+        sweep = [(float(p), int(o)) for p, o in zip(pred, qy, strict=True)]
+        sweep += [(0.0, 0)] * (len(oof) - len(qrows))  # questions with no candidate at all
+        ranker.threshold = pick_threshold(sweep, target_precision)
+        return ranker, {"sweep": sweep, "calibration_questions": len(oof)}
     ranker.iso_x, ranker.iso_y = xs, ys
     sweep = [(ranker.calibrate(s), o) for s, o in oof]
     ranker.threshold = pick_threshold(sweep, target_precision)
