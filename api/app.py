@@ -21,6 +21,7 @@ from api.routes import (
     review,
     rooms,
     shoppers,  # issue 15
+    tickets,  # issue 13
 )
 from api.services import Services, build_services
 from api.settings import Settings
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                        allow_headers=["*"])
     errors.install(app)
-    for module in (health, intents, kb, products, recommendations, live, pages, review, events, shoppers):
+    for module in (health, intents, kb, products, recommendations, live, pages, review, events, shoppers, tickets):
         app.include_router(module.router)
     # comments arrive in batches the size of a live frame: the rooms routes take no more
     app.include_router(rooms.router, max_body_size=settings.max_message_bytes)

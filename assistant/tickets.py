@@ -15,13 +15,13 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 
 from assistant.complaints import Complaint, Severity, severity
 from knowledge.errors import ConflictError, InvalidInputError, NotFoundError
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """A ticket's life: open → acknowledged → resolved."""
 
     OPEN = "open"
@@ -29,7 +29,7 @@ class Status(str, Enum):
     RESOLVED = "resolved"
 
 
-class Rag(str, Enum):
+class Rag(StrEnum):
     """Red-amber-green by time left before the deadline."""
 
     GREEN = "green"
@@ -142,7 +142,8 @@ class TicketBoard:
             self._next_id += 1
             self.tickets[ticket.id] = ticket
             self._open[key] = ticket.id
-        ticket.viewers[complaint.viewer or f"anon-{ticket.complaints}"] = now
+        at = complaint.at or now  # the comment's own time: a replayed stream keeps its pace
+        ticket.viewers[complaint.viewer or f"anon-{ticket.complaints}"] = at
         ticket.complaints += 1
         if len(ticket.sample) < 5:
             ticket.sample.append(complaint.text)
@@ -150,7 +151,7 @@ class TicketBoard:
         if complaint.product_id is not None:
             pk = (room, complaint.product_id)
             product_count = self._product_complaints[pk] = self._product_complaints.get(pk, 0) + 1
-        recent = sum(1 for at in ticket.viewers.values() if now - at <= self.policy.incident_window)
+        recent = sum(1 for seen in ticket.viewers.values() if abs(at - seen) <= self.policy.incident_window)
         level = int(severity(complaint.kind, safety=complaint.safety, distinct_viewers=recent,
                              product_complaints=product_count, incident_viewers=self.policy.incident_viewers,
                              repeated_after=self.policy.repeated_after))
@@ -207,7 +208,7 @@ class TicketBoard:
         return sorted(((room, pid, n) for (room, pid), n in self._product_complaints.items()
                        if n >= self.policy.repeated_after), key=lambda r: -r[2])
 
-    def list(self, room: str | None = None, status: str | None = None) -> list[Ticket]:
+    def find(self, room: str | None = None, status: str | None = None) -> list[Ticket]:
         """Tickets, newest first, optionally of one room and one status."""
         wanted = parse_status(status) if status is not None else None
         return [t for t in sorted(self.tickets.values(), key=lambda t: -t.id)

@@ -64,6 +64,7 @@ class Hub:
         self._recording = False
         self.shows: Any = None  # a knowledge.shows.ShowRecorder: keeps each show's cards, answers, stage
         self.tickets: Any = None  # an assistant.ticket_desk.TicketDesk: complaints → tickets (issue 13)
+        self.returning: Any = None  # an assistant.returning.ReturningBuyers: linked shoppers' cards (issue 15)
         self.counters = {"stored": 0, "analysed": 0, "dropped_subscribers": 0, "overloaded": 0}
 
     # ---- lifecycle ----
@@ -217,6 +218,8 @@ class Hub:
                 self._record(analyses)
                 if self.tickets is not None and (changed := self.tickets.observe(live.room_id, analyses)):
                     self._broadcast(live, ("host", "bot"), p.encode(p.TicketsMsg(room_id=live.room_id, tickets=changed)))
+                if self.returning is not None and (back := self.returning.observe(live.room_id, batch)):
+                    self._broadcast(live, ("host",), p.encode(p.ReturningBuyerMsg(room_id=live.room_id, buyers=back)))
                 self._after_batch(live, analyses, cards, upto)
 
     def _analyze(self, live: LiveRoom, batch: list[StoredComment]) -> tuple[list[Any], list[Card]]:

@@ -297,6 +297,22 @@ class OverloadedMsg(_Msg):
     rejected: int
 
 
+class TicketsMsg(_Msg):
+    """Host and bot: complaint tickets created or changed (level, status, deadline, red-amber-green)."""
+
+    type: Literal["tickets"] = "tickets"
+    room_id: str
+    tickets: list[dict[str, Any]]
+
+
+class ReturningBuyerMsg(_Msg):
+    """Host: linked shoppers who just commented (times bought, last item, a pairing line; no personal data)."""
+
+    type: Literal["returning_buyer"] = "returning_buyer"
+    room_id: str
+    buyers: list[dict[str, Any]]
+
+
 class ErrorMsg(_Msg):
     """Any role: a typed error. `close` tells whether the server closes the connection after it."""
 
