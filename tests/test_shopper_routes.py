@@ -85,3 +85,15 @@ def test_segments_panel_asset_and_labels(client: TestClient) -> None:
     for lang in ("zh-CN", "en"):
         labels = json.loads((static / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
         assert keys <= set(labels), keys - set(labels)
+
+
+def test_links_switch_and_delete_removes_links(client: TestClient) -> None:
+    """Links need the ingest key; the room switch is off by default; deleting a shopper removes their links."""
+    links = {"links": [{"platform": "douyin", "platform_user_id": "dy-1", "user_id": "weekly"}]}
+    assert client.post("/shopper-links", json=links).status_code in (401, 403)
+    assert client.post("/shopper-links", json=links, headers={"X-API-Key": INGEST}).json() == {"stored": 1}
+    assert client.post("/shopper-links", json={"links": []}, headers={"X-API-Key": INGEST}).status_code == 422
+    assert client.get("/returning-buyers/demo").json()["enabled"] is False
+    assert client.put("/returning-buyers/demo", json={"enabled": True}).json()["enabled"] is True
+    r = client.delete("/users/weekly", headers={"X-API-Key": ADMIN}).json()
+    assert r["removed"]["shopper_links"] == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServicesDep
 from api.live.auth import require
@@ -56,4 +57,57 @@ def profile(services: ServicesDep, user_id: UserId) -> dict[str, Any]:
 @router.delete("/users/{user_id}", dependencies=[require("admin")])
 def forget(services: ServicesDep, user_id: UserId) -> dict[str, Any]:
     """Delete a shopper's purchases, platform mapping and events, and their live recommender rows, at once."""
-    return {"user_id": user_id, "removed": _shoppers(services).forget(user_id)}
+    removed = _shoppers(services).forget(user_id)
+    returning = services.extras.get("returning")
+    if returning is not None:
+        removed["shopper_links"] = removed.get("shopper_links", 0) + returning.forget(user_id)
+    return {"user_id": user_id, "removed": removed}
+
+
+class LinkIn(BaseModel):
+    """A platform viewer known as a shop user."""
+
+    model_config = ConfigDict(extra="forbid")
+    platform: str = Field(min_length=1, max_length=32)
+    platform_user_id: str = Field(min_length=1, max_length=128)
+    user_id: str = Field(min_length=1, max_length=128)
+
+
+class LinkBatch(BaseModel):
+    """At most 10,000 links."""
+
+    model_config = ConfigDict(extra="forbid")
+    links: list[LinkIn] = Field(min_length=1, max_length=10_000)
+
+
+class Switch(BaseModel):
+    """Whether a room shows returning-buyer cards."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool
+
+
+def _returning(services: Any) -> Any:
+    found = services.extras.get("returning")
+    if found is None:
+        raise ModelLoadError("returning-buyer cards are not running on this server")
+    return found
+
+
+@router.post("/shopper-links", status_code=201, dependencies=[require("ingest")])
+def add_links(services: ServicesDep, batch: LinkBatch) -> dict[str, int]:
+    """Store platform user → shop user links (a newer link for a viewer replaces the older)."""
+    return {"stored": _returning(services).link(link.model_dump() for link in batch.links)}
+
+
+@router.put("/returning-buyers/{room_id}", dependencies=[require("host")])
+def switch_room(services: ServicesDep, room_id: Annotated[str, Path(min_length=1, max_length=64)],
+                body: Switch) -> dict[str, Any]:
+    """Switch a room's returning-buyer cards on or off (off by default)."""
+    return {"room_id": room_id, "enabled": _returning(services).set_enabled(room_id, body.enabled)}
+
+
+@router.get("/returning-buyers/{room_id}", dependencies=[require("host")])
+def room_switch(services: ServicesDep, room_id: Annotated[str, Path(min_length=1, max_length=64)]) -> dict[str, Any]:
+    """Whether a room shows returning-buyer cards."""
+    return {"room_id": room_id, "enabled": _returning(services).enabled(room_id)}
