@@ -18,7 +18,7 @@ router = APIRouter(tags=["pages"])
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ASSETS = {"live.css": "text/css", "live.js": "text/javascript", "teleprompter.js": "text/javascript",
           "dashboard.js": "text/javascript", "i18n.js": "text/javascript",
-          "segments.js": "text/javascript"}
+          "segments.js": "text/javascript", "returning.js": "text/javascript"}
 
 
 def page(name: str, request: Request) -> HTMLResponse:

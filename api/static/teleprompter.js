@@ -105,6 +105,7 @@ function onMessage(msg, ws) {
     render(fresh);
   } else if (msg.type === "card_done") { cards.delete(msg.card_id); render(fresh); }
   else if (msg.type === "room_state") { onStage = msg.on_stage; renderStage(); }
+  else if (msg.type === "returning_buyer" && window.showReturning) { window.showReturning(msg.buyers); }
   else if (msg.type === "error") { setStatus(socket && socket.readyState === 1, `${msg.code}: ${msg.reason}`); }
 }
 
