@@ -127,6 +127,12 @@ async def ingest_ws(ws: WebSocket, room_id: str) -> None:
             if isinstance(msg, p.PingMsg):
                 await reply(p.PongMsg(id=msg.id))
                 continue
+            if isinstance(msg, p.RoomStatsMsg):  # issue 13: audience alerts
+                try:
+                    await hub.room_stats(room_id, msg)
+                except CueCardError as exc:
+                    await reply(p.ErrorMsg(code="invalid_room_stats", reason=str(exc)))
+                continue
             payloads = [msg] if isinstance(msg, p.CommentMsg) else msg.comments
             if not reader.comments.take(len(payloads)):
                 await reply(p.ErrorMsg(code="rate_limited", reason="too many comments per second; batch dropped"))
@@ -143,12 +149,29 @@ async def ingest_ws(ws: WebSocket, room_id: str) -> None:
                                  duplicates=sum(not c.inserted for c in stored)))
 
 
-async def _subscriber_ws(ws: WebSocket, room_id: str, role: str, since: int | None) -> None:
+def _since(raw: str | None) -> int | None:
+    """The `since` query value as a seq; ValueError when it is not a non-negative integer."""
+    if raw is None:
+        return None
+    value = int(raw.strip())
+    if value < 0:
+        raise ValueError("negative")
+    return value
+
+
+async def _subscriber_ws(ws: WebSocket, room_id: str, role: str, since_raw: str | None) -> None:
     opened = await _open(ws, room_id, role)
     if opened is None:
         return
     hub, _ = opened
     await ws.accept()
+    try:
+        since = _since(since_raw)
+    except ValueError:
+        # As docs/protocol.md says: a malformed URL is closed with 1008 after the handshake
+        # (a query type error during the handshake would have been a bare HTTP 403).
+        await ws.close(code=1008, reason="since must be a non-negative integer")
+        return
     sub, preamble = await hub.subscribe(room_id, role, ws.send_text, ws.close, since=since)
 
     async def reply(msg: Any, close: int | None = None) -> None:
@@ -199,12 +222,12 @@ async def _handle(hub: Hub, sub: Subscriber, msg: Any, reply: Any) -> None:
 
 
 @router.websocket("/ws/rooms/{room_id}/teleprompter")
-async def teleprompter_ws(ws: WebSocket, room_id: str, since: int | None = None) -> None:
+async def teleprompter_ws(ws: WebSocket, room_id: str, since: str | None = None) -> None:
     """Host: `cards`, `card_done`, `room_state`, `stats` out; `mark_done`, `set_on_stage`, `ping` in."""
     await _subscriber_ws(ws, room_id, "host", since)
 
 
 @router.websocket("/ws/rooms/{room_id}/bot")
-async def bot_ws(ws: WebSocket, room_id: str, since: int | None = None) -> None:
+async def bot_ws(ws: WebSocket, room_id: str, since: str | None = None) -> None:
     """Bot: `answers` for each answerable question out; `ask`, `ping` in."""
     await _subscriber_ws(ws, room_id, "bot", since)
