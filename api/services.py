@@ -107,6 +107,7 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
     services.live.shows = ShowRecorder(services.extras["shows"], gap_s=settings.show_gap_s,
                                        auto_start=settings.show_auto_start)
     services.live.tickets = build_ticket_desk(store, settings)  # issue 13: complaints → tickets
+    services.live.alerts = build_alert_desk(settings)  # issue 13: live KPI alerts
     services.live.returning = services.extras["returning"]  # issue 15
     return services
 
@@ -122,3 +123,13 @@ def build_ticket_desk(store: Any, settings: Any) -> Any:
                        incident_window=settings.ticket_incident_window_s,
                        repeated_after=settings.ticket_repeated_after)
     return TicketDesk(policy, TicketStore(store))
+
+
+def build_alert_desk(settings: Any) -> Any:
+    """The live alert desk with the settings' thresholds (issue 13)."""
+    from assistant.alerts import AlertDesk, AlertThresholds
+
+    return AlertDesk(AlertThresholds(
+        surge_complaints=settings.alert_surge_complaints, surge_window_s=settings.alert_surge_window_s,
+        low_stock=settings.alert_low_stock, question_backlog=settings.alert_question_backlog,
+        viewer_drop=settings.alert_viewer_drop, min_interaction_rate=settings.alert_min_interaction_rate))

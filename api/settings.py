@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     ticket_incident_viewers: int = Field(10, ge=2)  # distinct viewers with one complaint → level 3
     ticket_incident_window_s: float = Field(120.0, gt=0)  # …within this many seconds
     ticket_repeated_after: int = Field(3, ge=2)  # complaints about a product before it is flagged
+    # --- live alerts (issue 13) ---
+    alert_surge_complaints: int = Field(5, ge=2)  # complaints about one product within the window
+    alert_surge_window_s: float = Field(60.0, gt=0)
+    alert_low_stock: int = Field(50, ge=0)  # a line-up product's stock below this
+    alert_question_backlog: int = Field(20, ge=1)  # unanswered viewer questions
+    alert_viewer_drop: float = Field(0.30, gt=0, lt=1)  # share of viewers lost since the previous sample
+    alert_min_interaction_rate: float = Field(0.05, ge=0)  # comments per online viewer per sample period
 
     @field_validator("embedding_model")
     @classmethod

@@ -64,6 +64,7 @@ class Hub:
         self._recording = False
         self.shows: Any = None  # a knowledge.shows.ShowRecorder: keeps each show's cards, answers, stage
         self.tickets: Any = None  # an assistant.ticket_desk.TicketDesk: complaints → tickets (issue 13)
+        self.alerts: Any = None  # an assistant.alerts.AlertDesk: live KPI alerts (issue 13)
         self.returning: Any = None  # an assistant.returning.ReturningBuyers: linked shoppers' cards (issue 15)
         self.counters = {"stored": 0, "analysed": 0, "dropped_subscribers": 0, "overloaded": 0}
 
@@ -557,6 +558,12 @@ class Hub:
             cards = live.board.live_cards()
         await self.bus.set_snapshot(live.room_id, p.encode(p.CardsMsg(
             upto_seq=live.last_seq, cards=[card_model(c) for c in cards], snapshot=True)))
+
+    async def room_stats(self, room_id: str, msg: Any) -> None:
+        """A connector's room statistics: audience alert cards (assistant/alerts.py, issue 13) to hosts."""
+        live = await self.room(room_id)
+        if self.alerts is not None and (cards := self.alerts.stats_cards(room_id, msg, live.last_seq)):
+            self._broadcast(live, ("host",), p.encode(p.CardsMsg(upto_seq=live.last_seq, cards=[card_model(c) for c in cards])))
 
     def mark_done(self, room_id: str, card_id: str) -> bool:
         """Mark a card done for every host of the room; False when no such live card."""

@@ -113,7 +113,18 @@ class AskMsg(_Msg):
     request_id: str | None = Field(None, max_length=64)
 
 
-IngestInbound = Annotated[CommentMsg | CommentBatchMsg | PingMsg, Field(discriminator="type")]
+class RoomStatsMsg(_Msg):
+    """Ingest: the room's statistics since the last sample (issue 13 alerts); bad numbers → `error`."""
+
+    type: Literal["room_stats"] = "room_stats"
+    online_viewers: int = Field(ge=0, le=50_000_000)
+    new_followers: int = Field(0, ge=0, le=5_000_000_000)
+    likes: int = Field(0, ge=0, le=5_000_000_000)
+    orders: int = Field(0, ge=0, le=5_000_000_000)
+    ts: float | None = Field(None, ge=0)
+
+
+IngestInbound = Annotated[CommentMsg | CommentBatchMsg | RoomStatsMsg | PingMsg, Field(discriminator="type")]
 HostInbound = Annotated[MarkDoneMsg | SetOnStageMsg | PingMsg, Field(discriminator="type")]
 BotInbound = Annotated[AskMsg | PingMsg, Field(discriminator="type")]
 
@@ -164,7 +175,8 @@ class Card(BaseModel):
     """A teleprompter card; the same `id` is re-sent whenever it changes."""
 
     id: str
-    kind: Literal["question_group", "purchase_surge", "complaint_alert", "compliance_warning", "pitch_next"]
+    kind: Literal["question_group", "purchase_surge", "complaint_alert", "compliance_warning", "pitch_next",
+                  "alert"]
     title: str
     body: str = ""
     count: int = 0
