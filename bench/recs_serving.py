@@ -8,7 +8,9 @@
 4. the real server (uvicorn on 127.0.0.1, `create_app` with the model just trained) under an
    open-loop load of each of `--rates` requests per second: a path no route matches first (answered 404 by
    the same HTTP stack, routing and middleware: the baseline), then `GET /recommendations?user_id=…&k=10`. Latency is measured from each request's
-   scheduled send time, so a stalled server cannot hide its queue (no coordinated omission).
+   scheduled send time, so a stalled server cannot hide its queue (no coordinated omission);
+5. with `--profiles` (default): the same history written to the store with times, precomputed by
+   the server's `ShopperService` on the first request, then `GET /users/{id}/profile` under the same load.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/recs_serving.py [--users 100000] [--rates 250,500] [--seconds 20]
 """
@@ -39,6 +41,34 @@ from recsys.blend import BlendParams, BlendRecommender  # noqa: E402
 from recsys.service import MODEL_KIND, RecommendationService  # noqa: E402
 from recsys.synthetic import shop_history  # noqa: E402
 
+BENCH_KEY = "bench-admin-key"  # the admin key passes every role's check (widget, host)
+
+
+def store_history(store: Store, data: Any, days_apart: float = 7.0) -> int:
+    """Write the synthetic history to the store with times (each user's k-th basket k × ~`days_apart`
+    days before now), so `GET /users/{id}/profile` has a 100,000-shopper history to precompute."""
+    from sqlalchemy import insert
+
+    from knowledge.store import purchases
+
+    n_b = np.diff(data.user_ptr)
+    b_user = np.repeat(np.arange(data.n_users), n_b)
+    rank = np.arange(len(b_user)) - np.repeat(data.user_ptr[:-1], n_b)
+    gap = np.random.default_rng(1).uniform(0.5, 1.5, len(b_user)) * days_apart
+    b_ts = time.time() - (np.repeat(n_b, n_b) - rank) * gap * 86_400
+    lens = np.diff(data.basket_ptr)
+    line_b = np.repeat(np.arange(len(lens)), lens)
+    users, items = data.user_ids[b_user[line_b]], data.item_ids[data.basket_items]
+    ts = b_ts[line_b]
+    with store.engine.begin() as conn:
+        for start in range(0, len(line_b), 100_000):
+            stop = start + 100_000
+            conn.execute(insert(purchases), [
+                {"user_id": u, "item_id": i, "basket_id": f"b{b}", "order_no": None, "ts": float(t), "quantity": 1.0}
+                for u, i, b, t in zip(users[start:stop].tolist(), items[start:stop].tolist(),
+                                      line_b[start:stop].tolist(), ts[start:stop].tolist(), strict=True)])
+    return len(line_b)
+
 
 def pct(values: list[float], q: float) -> float:
     """The q-th percentile in milliseconds."""
@@ -65,7 +95,7 @@ async def _client(host: str, port: int, queue: asyncio.Queue, latencies: list[fl
             if item is None:
                 return
             scheduled, path = item
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nX-API-Key: {BENCH_KEY}\r\n\r\n".encode())
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head.split(b" ", 2)[1])
             length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
@@ -118,6 +148,8 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--sample", type=int, default=2000, help="users timed in process")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--profiles", action=argparse.BooleanOptionalAction, default=True,
+                    help="also store the history with times and time GET /users/{id}/profile")
     args = ap.parse_args()
     out: dict[str, Any] = {"config": vars(args)}
     rng = random.Random(0)
@@ -172,12 +204,17 @@ def main() -> None:
                              for name, v in rows.items()}
         for name, v in out["in_process"].items():
             print(f"in process  {name:36s} {v}", flush=True)
+        if args.profiles:
+            t = time.perf_counter()
+            out["profiles_store"] = {"lines": store_history(store, data), "write_s": round(time.perf_counter() - t, 1)}
+            print(f"purchases with times in the store: {out['profiles_store']}", flush=True)
         store.close()
 
         # ---- over HTTP, the real server ----
         port = free_port()
         env = {**os.environ, "CUECARD_DATA_DIR": str(tmp_path), "CUECARD_LOAD_DEMO": "false",
-               "CUECARD_EMBEDDING_MODEL": "hashing", "OPENBLAS_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+               "CUECARD_EMBEDDING_MODEL": "hashing", "OPENBLAS_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+               "CUECARD_API_KEY_ADMIN": BENCH_KEY, "CUECARD_SHOPPERS_REFRESH_S": "3600"}
         server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
                                    "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
                                    "--log-level", "warning"], cwd=ROOT, env=env)
@@ -194,14 +231,22 @@ def main() -> None:
             proc = psutil.Process(server.pid)
             warm = [f"/recommendations?user_id={data.user_ids[rng.randrange(data.n_users)]}&k=10" for _ in range(500)]
             asyncio.run(open_loop("127.0.0.1", port, warm, 200, 8))
+            if args.profiles:  # the first profile request fits the per-shopper aggregates (once)
+                t = time.perf_counter()
+                asyncio.run(open_loop("127.0.0.1", port, [f"/users/{data.user_ids[0]}/profile"], 1, 1))
+                out["profiles_precompute_s"] = round(time.perf_counter() - t, 1)
+                print(f"profiles precomputed in {out['profiles_precompute_s']} s", flush=True)
             out["http"] = {}
             for rate in [float(r) for r in args.rates.split(",")]:
                 n = int(rate * args.seconds)
                 rec_paths = [f"/recommendations?user_id={data.user_ids[rng.randrange(data.n_users)]}&k=10"
                              for _ in range(n)]
                 # baseline: a path no route matches, answered 404 by the same stack (HTTP, routing, middleware)
-                for name, paths in (("HTTP stack, 404 (baseline)", ["/__no_such_route"] * n),
-                                    ("GET /recommendations", rec_paths)):
+                phases = [("HTTP stack, 404 (baseline)", ["/__no_such_route"] * n), ("GET /recommendations", rec_paths)]
+                if args.profiles:
+                    phases.append(("GET /users/{id}/profile", [f"/users/{data.user_ids[rng.randrange(data.n_users)]}/profile"
+                                                              for _ in range(n)]))
+                for name, paths in phases:
                     proc.cpu_percent()
                     res = asyncio.run(open_loop("127.0.0.1", port, paths, rate, args.connections))
                     cores = proc.cpu_percent() / 100

@@ -31,6 +31,11 @@ class ShopperService:
         self._state: tuple[float, int, Replenishment | None, Segmenter | None, dict[str, dict[str, Any]],
                            str | None] = (0.0, -1, None, None, {}, None)
 
+    def fresh(self) -> bool:
+        """Whether `profile()` would answer from memory now (no store read, no refit)."""
+        at, _, rep, *_ = self._state
+        return rep is not None and time.monotonic() - at < self.ttl_s
+
     def refresh(self, force: bool = False) -> None:
         """Refit from the store when purchases changed (at most every `ttl_s` unless `force`)."""
         at, count, *_ = self._state
