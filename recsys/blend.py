@@ -69,6 +69,7 @@ class BlendRecommender(Recommender):
     """Repeat purchases blended with EASE, ALS, bought-together and trial popularity."""
 
     kind: ClassVar[str] = "cuecard"
+    als_class: type[ALSRecommender] = ALSRecommender  # SparkALSRecommender for `--engine spark`; same artifact
 
     def __init__(self, params: BlendParams | None = None, tuner: Tuner | None = None, progress: bool = False,
                  num_threads: int = 1, use_category: bool = True) -> None:
@@ -129,7 +130,7 @@ class BlendRecommender(Recommender):
         lap("item_knn")
         self.ease = EASERecommender(p.ease_regularization, p.ease_max_items, p.ease_neighbours).fit(data)
         lap("ease")
-        self.als = ALSRecommender(p.als_factors, p.als_regularization, p.als_alpha, p.als_iterations,
+        self.als = self.als_class(p.als_factors, p.als_regularization, p.als_alpha, p.als_iterations,
                                   p.als_weighting, num_threads=self.num_threads, progress=self.progress).fit(data)
         lap("als")
         self.data = data

@@ -100,7 +100,7 @@ class RecommendationService:
         return self.version
 
     def train(self, data: Interactions | None = None, tune: bool = False, progress: bool = False,
-              metrics: dict[str, Any] | None = None) -> str:
+              metrics: dict[str, Any] | None = None, engine: str = "implicit") -> str:
         """Fit on `data` (default: the store's purchases), save, record as active, swap in; return the version."""
         with self._train_lock:
             if data is None:
@@ -112,7 +112,14 @@ class RecommendationService:
 
                 def tuner(d: Interactions, p: BlendParams) -> tuple[BlendParams, dict[str, Any]]:
                     return tune_blend(d, p, progress=progress)
-            model = BlendRecommender(self.params, tuner=tuner, progress=progress).fit(data)
+            model = BlendRecommender(self.params, tuner=tuner, progress=progress)
+            if engine == "spark":  # the ALS part fitted by Spark MLlib; the artifact is the same
+                from recsys.spark_als import SparkALSRecommender
+
+                model.als_class = SparkALSRecommender
+            elif engine != "implicit":
+                raise InvalidInputError(f"unknown training engine {engine!r}: use 'implicit' or 'spark'")
+            model.fit(data)
             version = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)  # unique even within a second
             if self.models_dir is not None:
                 path = model.save(self.models_dir / MODEL_KIND / version,

@@ -47,6 +47,9 @@ def train(
     tune: Annotated[bool, typer.Option(help="Tune the blend's weights on validation shoppers first "
                                             "(--no-tune: keep the configured weights).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    engine: Annotated[str, typer.Option("--engine", help="ALS trainer: 'implicit' (in process) or 'spark' "
+                                                         "(Spark MLlib, local mode; needs pyspark and Java 17).")]
+    = "implicit",
 ) -> None:
     """Train on a purchase file (or the store's purchases), save it, and make it the active model.
 
@@ -69,7 +72,7 @@ def train(
             raise InvalidInputError("the store holds no purchases: pass --purchases FILE (or POST /purchases)")
         started = time.perf_counter()
         load_seconds = started - load_started
-        version = service.train(data, tune=tune, progress=not as_json)
+        version = service.train(data, tune=tune, progress=not as_json, engine=engine)
         seconds = time.perf_counter() - started
         model = service.model
         assert model is not None and model.data is not None
