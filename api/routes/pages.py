@@ -18,7 +18,8 @@ router = APIRouter(tags=["pages"])
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ASSETS = {"live.css": "text/css", "live.js": "text/javascript", "teleprompter.js": "text/javascript",
           "dashboard.js": "text/javascript", "i18n.js": "text/javascript",
-          "segments.js": "text/javascript", "returning.js": "text/javascript"}
+          "segments.js": "text/javascript", "returning.js": "text/javascript",
+          "tickets.js": "text/javascript"}  # issue 13
 
 
 def page(name: str, request: Request) -> HTMLResponse:
