@@ -94,14 +94,19 @@ class Segmenter:
         shop_gap = float(baskets["gap"].median()) if baskets["gap"].notna().any() else s.sleeping_days
         now = baskets["user"].map(timeline.now).astype(float)
         baskets["age"] = now - baskets["t"]
+        baskets["recent"] = (baskets["age"] <= s.loyal_window_days).astype(np.int64)
+        from_end = baskets.groupby("user", sort=False).cumcount(ascending=False)
+        baskets["tail_spend"] = baskets["spend"].where(from_end < 3)
+        baskets["head_spend"] = baskets["spend"].where(from_end >= 3)
         per = baskets.groupby("user", sort=False)
         agg = pd.DataFrame({
             "orders": per.size(), "last": per["t"].max(), "spend": per["spend"].sum(),
-            "rhythm": per["gap"].median(), "recent": per["age"].apply(lambda a: int((a <= s.loyal_window_days).sum())),
+            "rhythm": per["gap"].median(), "recent": per["recent"].sum(),
+            "tail": per["tail_spend"].mean(), "head": per["head_spend"].mean(),
         })
         agg["recency"] = (agg.index.map(timeline.now).astype(float) - agg["last"]).clip(lower=0.0)
-        tail = per["spend"].apply(lambda x: _falling(x.to_numpy(float), s.falling_ratio))
-        agg["falling"] = tail.reindex(agg.index).fillna(False).astype(bool)
+        # falling order value: the last 3 baskets' mean below `falling_ratio` × the earlier mean (4+ baskets)
+        agg["falling"] = (agg["orders"] >= 4) & (agg["tail"] < s.falling_ratio * agg["head"])
         cut = float(agg["spend"].quantile(1 - s.high_value_share)) if len(agg) else 0.0
         n_high = max(1, int(round(len(agg) * s.high_value_share))) if len(agg) else 0
         top = set(agg["spend"].sort_values(ascending=False, kind="stable").index[:n_high]) if cut >= 0 else set()
@@ -156,9 +161,3 @@ class Segmenter:
         """Drop a shopper at once (privacy deletion)."""
         self._profiles.pop(user_id, None)
 
-
-def _falling(spend: np.ndarray, ratio: float) -> bool:
-    """Whether the last 3 baskets' mean value is below `ratio` × the earlier baskets' (needs 4+ baskets)."""
-    if len(spend) < 4:
-        return False
-    return bool(spend[-3:].mean() < ratio * spend[:-3].mean())
