@@ -106,6 +106,8 @@ def evaluate_cmd(
     tune: Annotated[bool, typer.Option(help="Tune the blend on validation shoppers of one half (else fixed weights).")] = True,
     gap_col: GapCol = None,
     task: Annotated[str, typer.Option("--task", help="'all', or 'replenishment' alone (no recommender fits).")] = "all",
+    engine: Annotated[str, typer.Option("--engine", help="'spark': also score ALS fitted by Spark MLlib "
+                                                         "('als_spark', same parameters as 'als').")] = "implicit",
 ) -> None:
     """Hold out each user's last basket, train every method on the rest, print HR/NDCG/Recall@K and coverage."""
     from recsys.evaluate import backtest, by_half, default_methods, lift, lift_interval, pooled
@@ -122,6 +124,13 @@ def evaluate_cmd(
     # the blend tunes on shoppers of half 0 only: half 1 is never looked at by tuning (a held-out estimate)
     factories = default_methods(progress=not as_json, tune=tune, tune_half=TUNE_HALF if tune else None,
                               tuning_log=tuning, signals_off=signals_off)
+    if engine == "spark":  # one extra row next to implicit's ALS, with the same parameters
+        from recsys.spark_als import SparkALSRecommender
+
+        factories["als_spark"] = lambda: SparkALSRecommender(factors=100, regularization=0.01, alpha=1.0,
+                                                             iterations=15, weighting="none")
+    elif engine != "implicit":
+        raise InvalidInputError(f"unknown engine {engine!r}: use 'implicit' or 'spark'")
     runs = backtest(data, factories, folds, k=k, progress=not as_json,
                     on_fit=None if as_json else (lambda name: err.print(f"[dim]fitting {name}…[/]")))
     if not runs:
