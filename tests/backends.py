@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
 from servers import free_port
 
 PG_BIN = Path(os.environ.get("CUECARD_PG_BIN", "/usr/lib/postgresql/15/bin"))
