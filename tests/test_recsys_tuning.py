@@ -71,3 +71,15 @@ def test_category_part_scores_only_the_shoppers_categories() -> None:
     parts = model.parts(None, [np.array([data.item_index["x"]])])
     ix = data.item_index
     assert parts["category"][ix["y"]] > 0 and parts["category"][ix["z"]] == 0 and parts["category"][ix["w"]] == 0
+
+
+def test_service_describes_the_weights_and_how_they_were_chosen(tmp_path: Path) -> None:
+    """`describe()` (shown by /health) gives the live model's weights and its tuning report."""
+    from recsys.service import RecommendationService
+
+    data, _ = grouped()
+    service = RecommendationService.__new__(RecommendationService)
+    service._model, service.version = BlendRecommender(BlendParams(knn=0.5)).fit_parts(data), "v1"
+    described = service.describe()
+    assert described is not None and described["version"] == "v1"
+    assert described["weights"]["knn"] == 0.5 and "fixed" in described["tuning"]
