@@ -155,3 +155,15 @@ class AlertDesk:
                           new_followers=getattr(msg, "new_followers", 0), likes=getattr(msg, "likes", 0),
                           orders=getattr(msg, "orders", 0))
         return self.room_stats(room_id, stats, total_comments)
+
+    def batch_cards(self, room_id: str, analyses: list[object]) -> list[Card]:
+        """Complaint-surge cards from one analysed batch (complaints grouped by the product they are about)."""
+        from assistant.ticket_desk import is_complaint
+
+        times: dict[str, list[float]] = {}
+        for a in analyses:
+            pid = getattr(a, "product_id", None)
+            if pid is not None and is_complaint(a):
+                times.setdefault(pid, []).append(float(getattr(a, "ts", 0.0)))
+        alerts = self.room(room_id)
+        return [card for pid, ts in times.items() for card in alerts.complaints(pid, ts)]

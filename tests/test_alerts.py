@@ -50,3 +50,15 @@ def test_negative_or_absurd_room_stats_are_refused(bad: RoomStats) -> None:
         alerts.room_stats(bad)
     # 1000 → 900 is no 30% drop: the bad sample was not taken as the previous period
     assert [c.title for c in alerts.room_stats(RoomStats(T0 + 60, 900))] == ["low_interaction"]
+
+
+def test_a_batch_of_complaints_about_one_product_gives_a_surge_card() -> None:
+    """Six complaints about p1 in one batch (and chat about p2) → one surge card for p1."""
+    from assistant.alerts import AlertDesk
+    from assistant.pipeline import CommentAnalysis
+
+    def a(i: int, intent: str, pid: str) -> CommentAnalysis:
+        return CommentAnalysis(i, f"c{i}", f"u{i}", "差评", "差评", T0 + i, {intent: 0.9}, intent, pid, None, None)
+
+    cards = AlertDesk().batch_cards("r1", [a(i, "complaint", "p1") for i in range(6)] + [a(9, "chitchat", "p2")])
+    assert [(c.id, c.count) for c in cards] == [("alert-surge-p1", 6)]

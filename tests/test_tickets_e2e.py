@@ -40,6 +40,8 @@ def test_forty_viewers_complaining_make_one_level_3_ticket_within_5_s(tmp_path: 
         ws = f"ws://127.0.0.1:{port}/ws/rooms/r1"
         t0 = time.time() - 3600  # the recorded show started an hour ago; replayed fast
 
+        surge: set[str] = set()
+
         async def run() -> tuple[float | None, list[dict[str, Any]]]:
             async with connect(f"{ws}/teleprompter?key={KEYS['host']}") as tp, \
                     connect(f"{ws}/comments?key={KEYS['ingest']}") as ingest:
@@ -58,6 +60,8 @@ def test_forty_viewers_complaining_make_one_level_3_ticket_within_5_s(tmp_path: 
                         msg = await _recv(tp, 0.05 if i != 9 else 5.0)
                         if msg is None:
                             break
+                        if msg["type"] == "cards":
+                            surge.update(c["id"] for c in msg["cards"] if c["kind"] == "alert")
                         if msg["type"] == "tickets":
                             for t in msg["tickets"]:
                                 tickets[t["id"]] = t
@@ -77,6 +81,7 @@ def test_forty_viewers_complaining_make_one_level_3_ticket_within_5_s(tmp_path: 
         ticket = tickets[0]
         assert (ticket["level"], ticket["viewers"], ticket["product_id"], ticket["kind"]) == (3, 40, "p1", "quality")
         assert level3_after is not None and 0 <= level3_after <= 5.0
+        assert surge == {"alert-surge-p1"}  # the complaint surge card suggests pausing p1's promotion
 
         headers = {"X-API-Key": KEYS["host"]}
         base = f"http://127.0.0.1:{port}"

@@ -219,6 +219,8 @@ class Hub:
                 self._record(analyses)
                 if self.tickets is not None and (changed := self.tickets.observe(live.room_id, analyses)):
                     self._broadcast(live, ("host", "bot"), p.encode(p.TicketsMsg(room_id=live.room_id, tickets=changed)))
+                if self.alerts is not None and (surge := self.alerts.batch_cards(live.room_id, analyses)):
+                    self._broadcast(live, ("host",), p.encode(p.CardsMsg(upto_seq=upto, cards=[card_model(c) for c in surge])))
                 if self.returning is not None and (back := self.returning.observe(live.room_id, batch)):
                     self._broadcast(live, ("host",), p.encode(p.ReturningBuyerMsg(room_id=live.room_id, buyers=back)))
                 self._after_batch(live, analyses, cards, upto)
