@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     als_regularization: float = Field(0.01, ge=0.0)
     als_alpha: float = Field(1.0, gt=0.0)
     als_weighting: str = "bm25"  # "bm25" | "log" | "none"
+    recsys_tune: bool = True  # `recsys train` fits the blend's weights to the shop; False keeps the configured ones
     # --- repeat purchases (issue 15): RFM thresholds (days), returning-buyer card ---
     segment_active_days: float = Field(7.0, gt=0)
     segment_sleeping_days: float = Field(30.0, gt=0)

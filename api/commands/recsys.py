@@ -44,8 +44,9 @@ def train(
     purchases: PurchasesOpt = None, user_col: UserCol = "user_id", item_col: ItemCol = "item_id",
     basket_col: BasketCol = None, order_col: OrderCol = None, time_col: TimeCol = None,
     quantity_col: QtyCol = None, data_dir: DataDir = None, category_col: CategoryCol = None,
-    tune: Annotated[bool, typer.Option(help="Tune the blend's weights on validation shoppers first "
-                                            "(--no-tune: keep the configured weights).")] = True,
+    tune: Annotated[bool | None, typer.Option(help="Tune the blend's weights on validation shoppers first "
+                                            "(--no-tune: keep the configured weights; default "
+                                            "CUECARD_RECSYS_TUNE).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     engine: Annotated[str, typer.Option("--engine", help="ALS trainer: 'implicit' (in process) or 'spark' "
                                                          "(Spark MLlib, local mode; needs pyspark and Java 17).")]
@@ -72,7 +73,8 @@ def train(
             raise InvalidInputError("the store holds no purchases: pass --purchases FILE (or POST /purchases)")
         started = time.perf_counter()
         load_seconds = started - load_started
-        version = service.train(data, tune=tune, progress=not as_json, engine=engine)
+        version = service.train(data, tune=settings.recsys_tune if tune is None else tune, progress=not as_json,
+                                engine=engine)
         seconds = time.perf_counter() - started
         model = service.model
         assert model is not None and model.data is not None
