@@ -226,7 +226,7 @@ class Replenishment:
         if user_id is not None:
             t = t[t["user"] == user_id]
         if within is not None:
-            t = t[t["due_in"] <= within]
+            t = t[t["due_in"] <= within + 1e-6]  # exp(log(10)) is not always exactly 10
         # more than one whole cycle overdue: the shopper has moved on (lapsed), not "due"
         t = t[t["due_in"] >= -t["interval"]]
         t = t.sort_values(["due_in", "confidence"], ascending=[True, False], kind="stable")

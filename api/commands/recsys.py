@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.commands.replenish import GapCol, due, replenishment_report, replenishment_table, segments
+from api.commands.replenish import GapCol, due, links, replenishment_report, replenishment_table, segments
 from knowledge.errors import InvalidInputError
 from recsys.data import Columns, Interactions, LoadReport, read_purchases
 
@@ -271,6 +271,7 @@ def recommend(
 
 app.command("due")(due)
 app.command("segments")(segments)
+app.command("links")(links)
 
 
 def _replenishment(purchases: Path, columns: Columns, gap_col: str | None, folds: int, task: str,

@@ -111,3 +111,32 @@ def segments(purchases: Purchases, user_col: UserCol = "user_id", item_col: Item
     for key, n in seg.counts().items():
         counts.add_row(key, str(n))
     Console().print(counts)
+
+
+def links(
+    file: Annotated[Path, typer.Option("--file", help="CSV with platform, platform_user_id, user_id columns.")],
+    platform: Annotated[str | None, typer.Option("--platform", help="Platform for every row (else a column).")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default CUECARD_DATA_DIR).")] = None,
+) -> None:
+    """Import platform user → shop user links (for returning-buyer cards) from a CSV into the store."""
+    import pandas as pd
+
+    from api.cli import load_settings
+    from api.services import build_store
+    from assistant.returning import ReturningBuyers
+    from recsys.errors import PurchaseDataError, UnknownColumnError
+
+    if not file.is_file():
+        raise PurchaseDataError(f"link file {str(file)!r} does not exist")
+    frame = pd.read_csv(file, dtype=str).fillna("")
+    if platform:
+        frame["platform"] = platform
+    missing = [c for c in ("platform", "platform_user_id", "user_id") if c not in frame.columns]
+    if missing:
+        raise UnknownColumnError(f"{file.name} has no column {', '.join(missing)}; its columns are {list(frame.columns)}")
+    store = build_store(load_settings(data_dir=data_dir))
+    try:
+        n = ReturningBuyers(store).link(frame[["platform", "platform_user_id", "user_id"]].to_dict("records"))
+        Console(stderr=True).print(f"[green]stored[/] {n:,} links")
+    finally:
+        store.close()
