@@ -109,6 +109,10 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
     services.live.tickets = build_ticket_desk(store, settings)  # issue 13: complaints → tickets
     services.live.alerts = build_alert_desk(settings)  # issue 13: live KPI alerts
     services.live.returning = services.extras["returning"]  # issue 15
+    from assistant.gaps import GapDesk  # issue 11: knowledge gaps (hand-offs → gaps → written FAQ answers)
+    from knowledge.gaps import GapStore
+
+    services.extras["gaps"] = services.answerer.gaps = services.live.gaps = GapDesk(GapStore(store))
     return services
 
 

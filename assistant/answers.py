@@ -128,6 +128,7 @@ class Answerer:
         self.compliance = compliance
         self.min_confidence = min_confidence
         self.k = k
+        self.gaps: Any = None  # an assistant.gaps.GapDesk: a knowledge gap's written answer wins for its question
 
     def _product(self, product_id: str | None) -> dict[str, Any] | None:
         if not product_id:
@@ -156,6 +157,8 @@ class Answerer:
         product = self._product(product_id)
         if product_id and product is None:
             raise NotFoundError(f"product {product_id!r} does not exist")
+        if self.gaps is not None and (written := self._written(question, product_id)) is not None:
+            return written
         if self.ranker is not None:
             return self._ranked(question, intent, room, product, vector)
         if product is None and room is not None and intent in ("price", "stock") and room.on_stage:
@@ -177,6 +180,22 @@ class Answerer:
         if product is None and top.product_id:
             product = self._product(top.product_id)
         return self._compose(question, intent, top, hits, product, confidence)
+
+    def _written(self, question: str, product_id: str | None) -> Answer | None:
+        """The answer a host wrote for this question's knowledge gap (same frame or wording), or None."""
+        found = self.gaps.written(question, product_id)
+        if found is None:
+            return None
+        gap_id, doc_id = found
+        try:
+            doc = self.kb.get(doc_id)
+        except NotFoundError:  # the FAQ was deleted since: answer as if no one had written it
+            return None
+        body = body_from(str(doc.get("text") or ""))
+        if not body:
+            return None
+        return self._finish(f"亲，{body}", f"有家人问{question}：{body}", [doc_id], 0.99,
+                            f"answered from {doc_id}, the written answer of knowledge gap {gap_id}")
 
     def _ranked(self, question: str, intent: str, room: RoomState | None, product: dict[str, Any] | None,
                 vector: Any) -> Answer:

@@ -66,6 +66,7 @@ class Hub:
         self.tickets: Any = None  # an assistant.ticket_desk.TicketDesk: complaints → tickets (issue 13)
         self.alerts: Any = None  # an assistant.alerts.AlertDesk: live KPI alerts (issue 13)
         self.returning: Any = None  # an assistant.returning.ReturningBuyers: linked shoppers' cards (issue 15)
+        self.gaps: Any = None  # an assistant.gaps.GapDesk: handed-off questions become knowledge gaps (issue 11)
         self.counters = {"stored": 0, "analysed": 0, "dropped_subscribers": 0, "overloaded": 0}
 
     # ---- lifecycle ----
@@ -320,6 +321,8 @@ class Hub:
         items = []
         for a in questions:
             ans = self._answer(live, a.text, a.product_id, a.top_intent, a.group_id)
+            if self.gaps is not None and ans.handoff:  # recorded on the db thread, never the loop
+                self._db.submit(self.gaps.observe, live.room_id, a.text, a.product_id, ans)
             items.append(answer_item(ans, question=a.text, seq=a.seq, comment_id=a.comment_id, user_id=a.user_id,
                                      intent=a.top_intent, product_id=a.product_id, group_id=a.group_id))
         cards: list[Card] = []
@@ -327,6 +330,8 @@ class Hub:
         for card in groups:
             group_id = card.id.removeprefix("group:")
             ans = self._answer(live, card.title, card.product_id, card.intent, group_id)
+            if self.gaps is not None and ans.handoff and not questions:  # no bot: the group's question
+                self._db.submit(self.gaps.observe, live.room_id, card.title, card.product_id, ans)
             point = ans.talking_point or ans.text
             findings = list(getattr(ans, "compliance", None) or [])
             if not findings and self.compliance is not None and point:
@@ -379,7 +384,10 @@ class Hub:
                 # The product the question names ("2号链接", "耳机…") wins over the one on stage.
                 named = self.pipeline.named_product(question, state) if self.pipeline is not None else None
                 pid = named or state.on_stage
-            return self.answerer.answer(question, room=state, product_id=pid), pid
+            ans = self.answerer.answer(question, room=state, product_id=pid)
+            if self.gaps is not None and ans.handoff:  # in the answer thread, off the loop
+                self.gaps.observe(room_id, question, pid, ans)
+            return ans, pid
 
         ans, pid = await asyncio.get_running_loop().run_in_executor(self._answers, work)
         return answer_item(ans, question=question, product_id=pid)
