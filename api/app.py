@@ -14,6 +14,7 @@ from api.routes import (
     health,
     intents,
     kb,
+    knowledge,  # issue 11: knowledge gaps
     live,
     pages,
     products,
@@ -54,7 +55,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                        allow_headers=["*"])
     errors.install(app)
-    for module in (health, intents, kb, products, recommendations, live, pages, review, events, shoppers, tickets):
+    for module in (health, intents, kb, products, recommendations, live, pages, review, events, shoppers, tickets,
+                   knowledge):
         app.include_router(module.router)
     # comments arrive in batches the size of a live frame: the rooms routes take no more
     app.include_router(rooms.router, max_body_size=settings.max_message_bytes)
