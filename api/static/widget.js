@@ -71,9 +71,10 @@
       li.dataset.itemId = item.item_id;
       li.style.cssText = "border:1px solid " + theme.border + ";border-radius:8px;padding:8px;width:160px;cursor:pointer;" +
         "color:" + theme.color + ";background:" + theme.background;
-      if (p.image_url && /^https?:\/\//.test(p.image_url)) {
+      var image = p.image_url || (p.attributes || {}).image_url;  // a column, or the product's attributes
+      if (image && /^https?:\/\//.test(image)) {
         var img = el("img", "cuecard-image");
-        img.src = p.image_url; img.alt = p.title || item.item_id; img.loading = "lazy";
+        img.src = image; img.alt = p.title || item.item_id; img.loading = "lazy";
         img.style.cssText = "width:100%;height:120px;object-fit:cover;border-radius:6px;display:block;margin-bottom:6px";
         li.appendChild(img);
       }
