@@ -229,7 +229,7 @@ def main() -> None:
                         raise SystemExit("the server did not start") from None
                     time.sleep(0.5)
             proc = psutil.Process(server.pid)
-            warm = [f"/recommendations?user_id={data.user_ids[rng.randrange(data.n_users)]}&k=10" for _ in range(500)]
+            warm = [f"/recommendations?user_id={data.user_ids[rng.randrange(data.n_users)]}&k=10&key={BENCH_KEY}" for _ in range(500)]
             asyncio.run(open_loop("127.0.0.1", port, warm, 200, 8))
             if args.profiles:  # the first profile request fits the per-shopper aggregates (once)
                 t = time.perf_counter()
@@ -239,7 +239,7 @@ def main() -> None:
             out["http"] = {}
             for rate in [float(r) for r in args.rates.split(",")]:
                 n = int(rate * args.seconds)
-                rec_paths = [f"/recommendations?user_id={data.user_ids[rng.randrange(data.n_users)]}&k=10"
+                rec_paths = [f"/recommendations?user_id={data.user_ids[rng.randrange(data.n_users)]}&k=10&key={BENCH_KEY}"
                              for _ in range(n)]
                 # baseline: a path no route matches, answered 404 by the same stack (HTTP, routing, middleware)
                 phases = [("HTTP stack, 404 (baseline)", ["/__no_such_route"] * n), ("GET /recommendations", rec_paths)]
