@@ -10,6 +10,7 @@ matching question is answered from it even when retrieval alone would not be sur
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from assistant.frames import attribute_of
@@ -21,12 +22,14 @@ __all__ = ["GapDesk", "key_of"]
 # Reasons of hand-offs that are not knowledge gaps (prefixes of Answer.reason).
 _NOT_GAPS = ("intent '", "the question is too long", "the question has no Chinese", "the answer still breaks",
              "a comparison needs", "the two products share")
+_PUNCT = re.compile(r"[\W_]+")
 
 
 def key_of(question: str, product_id: str | None) -> str:
     """The gap key of a question about a product (or none)."""
     normalized = normalize(question)
-    return gap_key(normalized, attribute_of(normalized), product_id)
+    wording = _PUNCT.sub("", normalized) or normalized  # "刻字吗？" and "刻字吗" are one wording
+    return gap_key(wording, attribute_of(normalized), product_id)
 
 
 class GapDesk:
