@@ -19,7 +19,8 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 ASSETS = {"live.css": "text/css", "live.js": "text/javascript", "teleprompter.js": "text/javascript",
           "dashboard.js": "text/javascript", "i18n.js": "text/javascript",
           "segments.js": "text/javascript", "returning.js": "text/javascript",
-          "tickets.js": "text/javascript"}  # issue 13
+          "tickets.js": "text/javascript",  # issue 13
+          "gaps.js": "text/javascript"}  # issue 11
 
 
 def page(name: str, request: Request) -> HTMLResponse:
