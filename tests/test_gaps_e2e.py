@@ -86,4 +86,5 @@ def test_a_handed_off_question_is_answered_right_after_its_gap_is(server: Server
     after = _ask(server, ASKED)
     assert not after["handoff"], after
     assert after["sources"] == [f"gap-{gap['id']}"] and "免费刻字" in after["text"], after
+    assert f"written answer of knowledge gap {gap['id']}" in after["reason"], after
     assert all(g["id"] != gap["id"] for g in _gaps(server))  # closed: no longer open

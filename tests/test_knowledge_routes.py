@@ -76,7 +76,7 @@ def test_a_handed_off_ask_becomes_a_gap_and_its_written_answer_answers_the_next_
     assert r.status_code == 200
     body = client.post("/rooms/demo/answer", json={"question": QUESTION}, headers=_h(BOT)).json()
     assert not body["handoff"] and body["sources"] == [f"gap-{gap['id']}"], body
-    assert "自有品牌" in body["text"]
+    assert "自有品牌" in body["text"] and f"knowledge gap {gap['id']}" in body["reason"]
 
 
 def test_only_knowledge_handoffs_are_gaps() -> None:
