@@ -89,11 +89,13 @@ class RedisBus(Bus):
         """Stop the tasks, release leases held, close the connections."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        # asyncio.wait, not `await task`: awaiting a cancelled task re-raises CancelledError into the
+        # caller, which under anyio's test runner (and some lifespans) left the stop hanging.
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2.0)
         self._tasks = []
-        await self._close_clients()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._close_clients(), 2.0)
 
     def publish(self, room_id: str, event: RoomEvent) -> None:
         """Queue the event for the sender task (order kept); never waits."""
