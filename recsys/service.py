@@ -58,8 +58,9 @@ class RecommendationService:
 
     def __init__(self, store: Store, model: BlendRecommender | None = None, *, models_dir: Path | None = None,
                  params: BlendParams | None = None, max_k: int = 100, catalog_ttl_s: float = 5.0,
-                 weights: LiveWeights = LiveWeights()) -> None:
+                 weights: LiveWeights = LiveWeights(), event_weights: dict[str, float] | None = None) -> None:
         self.store = store
+        self.event_weights = event_weights  # None: widget events are not used in training
         self.models_dir = Path(models_dir) if models_dir else None
         self.params = params or BlendParams()
         self.max_k, self.catalog_ttl_s, self.weights = max_k, catalog_ttl_s, weights
@@ -104,7 +105,8 @@ class RecommendationService:
         """Fit on `data` (default: the store's purchases), save, record as active, swap in; return the version."""
         with self._train_lock:
             if data is None:
-                frame, _ = frame_from_records(self.store.list_purchases())
+                purchases = self.store.list_purchases()
+                frame, _ = frame_from_records(purchases + self._event_records(purchases))
                 data = Interactions.from_frame(frame)
             tuner = None
             if tune:
@@ -128,6 +130,28 @@ class RecommendationService:
                                         {**(metrics or {}), **model.tuning_report.get("chosen", {})})
             self.swap(model, version)
             return version
+
+    def _event_records(self, purchases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Widget events (click, add-to-cart, purchase) as implicit feedback: one extra basket per
+        shopper, each item's quantity the shopper's weighted event sum (`event_weights`), placed
+        after their purchases (next order number, now) so repeat and co-purchase models read it as
+        their latest interest."""
+        if self.event_weights is None:
+            return []
+        from knowledge.events import implicit_feedback
+
+        feedback = implicit_feedback(self.store, self.event_weights)
+        if not feedback:
+            return []
+        numbered = any(r.get("order_no") is not None for r in purchases)
+        last: dict[str, int] = {}
+        for r in purchases:
+            if r.get("order_no") is not None:
+                last[r["user_id"]] = max(last.get(r["user_id"], 0), int(r["order_no"]))
+        now = time.time()
+        return [{"user_id": u, "item_id": i, "basket_id": f"widget-events:{u}",
+                 "order_no": last.get(u, 0) + 1 if numbered else None, "ts": now, "quantity": w}
+                for u, i, w in feedback]
 
     def start(self) -> RecommendationService:
         """Load the active model; else train on the store's purchases if there are any (seconds)."""
@@ -345,4 +369,5 @@ def blend_params(settings: Any) -> BlendParams:
 
 def build_recommender(store: Store, settings: Any) -> RecommendationService:
     """The service for an app: the store's active model, else a quick fit on the store's purchases."""
-    return RecommendationService(store, models_dir=settings.models_dir, params=blend_params(settings)).start()
+    return RecommendationService(store, models_dir=settings.models_dir, params=blend_params(settings),
+                                 event_weights=getattr(settings, "event_weights", None)).start()

@@ -63,7 +63,8 @@ def train(
     settings = load_settings(data_dir=data_dir)
     store = build_store(settings)
     try:
-        service = RecommendationService(store, models_dir=settings.models_dir, params=blend_params(settings))
+        service = RecommendationService(store, models_dir=settings.models_dir, params=blend_params(settings),
+                                        event_weights=settings.event_weights)
         data = None
         load_started = time.perf_counter()
         if purchases is not None:
