@@ -4,8 +4,9 @@
 frame's attribute and product when the lexicons recognise one, else the normalised wording). Only
 hand-offs for want of knowledge are gaps: a question CueCard does not answer by intent, one too
 long or without Chinese, or an answer stopped by a compliance rule is not something a written
-FAQ closes. `GapDesk.written` gives the FAQ document written for the same key, so the next
-matching question is answered from it even when retrieval alone would not be sure enough.
+FAQ closes. `GapDesk.written` gives the FAQ document written for a gap the question was asked in (same
+wording, same product), so the next such question is answered from it even when retrieval alone
+would not be sure enough.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from assistant.frames import attribute_of
 from assistant.normalize import normalize
 from knowledge.gaps import GapStore, gap_key
 
-__all__ = ["GapDesk", "key_of"]
+__all__ = ["GapDesk", "key_of", "wording_of"]
 
 # Reasons of hand-offs that are not knowledge gaps (prefixes of Answer.reason).
 _NOT_GAPS = ("intent '", "the question is too long", "the question has no Chinese", "the answer still breaks",
@@ -28,8 +29,13 @@ _PUNCT = re.compile(r"[\W_]+")
 def key_of(question: str, product_id: str | None) -> str:
     """The gap key of a question about a product (or none)."""
     normalized = normalize(question)
-    wording = _PUNCT.sub("", normalized) or normalized  # "刻字吗？" and "刻字吗" are one wording
-    return gap_key(wording, attribute_of(normalized), product_id)
+    return gap_key(wording_of(question), attribute_of(normalized), product_id)
+
+
+def wording_of(question: str) -> str:
+    """A question's normalised wording without punctuation ("刻字吗？" and "刻字吗" are one wording)."""
+    normalized = normalize(question)
+    return _PUNCT.sub("", normalized) or normalized
 
 
 class GapDesk:
@@ -37,6 +43,8 @@ class GapDesk:
 
     def __init__(self, gaps: GapStore) -> None:
         self.gaps = gaps
+        self._version = -1
+        self._written: dict[str, list[tuple[int, str, frozenset[str]]]] = {}  # wording -> (gap, doc, products)
 
     @staticmethod
     def is_gap(answer: Any) -> bool:
@@ -50,5 +58,22 @@ class GapDesk:
         return self.gaps.record(room_id, question, key_of(question, product_id), product_id)
 
     def written(self, question: str, product_id: str | None) -> tuple[int, str] | None:
-        """The (gap id, FAQ document id) written for this question's gap, or None."""
-        return self.gaps.written(key_of(question, product_id))
+        """The (gap id, FAQ document id) written for a gap one of whose wordings this question is, or None.
+
+        Only a wording the gap was asked in counts (not any question of its frame: "能用安卓吗" and
+        "能放洗碗机吗" share a frame, not an answer), and only for one of the gap's products (any, if it
+        had none). Other wordings are left to retrieval, which finds the new FAQ document like any other.
+        """
+        if self._version != self.gaps.version:
+            version = self.gaps.version
+            written: dict[str, list[tuple[int, str, frozenset[str]]]] = {}
+            for gap in sorted(self.gaps.list(status="answered"), key=lambda g: -g["id"]):  # newest first
+                if gap["doc_id"]:
+                    for text in dict.fromkeys([gap["representative"], *gap["samples"]]):
+                        written.setdefault(wording_of(text), []).append(
+                            (gap["id"], gap["doc_id"], frozenset(gap["products"])))
+            self._written, self._version = written, version
+        for gap_id, doc_id, products in self._written.get(wording_of(question), ()):
+            if not products or product_id in products:
+                return gap_id, doc_id
+        return None

@@ -56,7 +56,7 @@ class GapStore:
         self.store = store
         self.engine = store.engine
         metadata.create_all(self.engine, tables=[knowledge_gaps])
-        self._written: dict[str, tuple[int, str]] | None = None  # answered gap key -> (gap id, doc id)
+        self.version = 0  # bumped when this store answers a gap (readers rebuild what they derived)
 
     def record(self, room_id: str | None, question: str, key: str, product_id: str | None = None,
                ts: float | None = None) -> int:
@@ -123,26 +123,8 @@ class GapStore:
                 status="answered", doc_id=doc_id)).rowcount
         if not done:  # answered by someone else meanwhile
             raise ConflictError(f"knowledge gap {gap_id} was already answered")
-        self._written = None
+        self.version += 1
         return self.get(gap_id)
-
-    def written(self, key: str) -> tuple[int, str] | None:
-        """The (gap id, document id) of the latest answered gap with this key in any room, or None.
-
-        Read from a cache refreshed when this store answers a gap (another process's answer is
-        seen after `forget()` or a restart; its FAQ document is searchable at once either way).
-        """
-        if self._written is None:
-            with self.engine.connect() as conn:
-                rows = conn.execute(select(knowledge_gaps.c.id, knowledge_gaps.c.gap_key, knowledge_gaps.c.doc_id)
-                                    .where(knowledge_gaps.c.status == "answered")
-                                    .order_by(knowledge_gaps.c.id)).all()
-            self._written = {str(r.gap_key): (int(r.id), str(r.doc_id)) for r in rows if r.doc_id}
-        return self._written.get(key)
-
-    def forget(self) -> None:
-        """Drop the answered-gap cache (re-read on the next `written`)."""
-        self._written = None
 
     @staticmethod
     def _public(row: Any) -> dict[str, Any]:

@@ -91,3 +91,28 @@ def test_only_knowledge_handoffs_are_gaps() -> None:
     assert not GapDesk.is_gap(A(True, "intent 'chitchat' is not a question CueCard answers"))
     assert not GapDesk.is_gap(A(True, "the answer still breaks a compliance rule after rewriting"))
     assert not GapDesk.is_gap(A(False, "answered from faq-1"))
+
+
+def test_a_written_answer_is_preferred_for_its_wordings_and_products_only(tmp_path: Path) -> None:
+    """After answering, the gap's wordings (punctuation aside) about its product find its FAQ; another
+    question of the same frame, or the same wording about another product, does not."""
+    from knowledge.gaps import GapStore
+    from knowledge.store import Store
+
+    desk = GapDesk(GapStore(Store(f"sqlite:///{tmp_path / 'g.db'}")))
+
+    class Handoff:
+        handoff, reason = True, "the knowledge base has nothing on this"
+
+    gid = desk.observe("r1", "能用安卓手机吗", "p1", Handoff())
+    assert desk.observe("r1", "能用安卓手机吗？", "p1", Handoff()) == gid
+    assert desk.written("能用安卓手机吗", "p1") is None  # not answered yet
+
+    class KB:
+        def add(self, doc: dict[str, Any]) -> dict[str, Any]:
+            return doc
+
+    desk.gaps.answer(gid, "支持安卓和苹果手机。", KB())
+    assert desk.written("能用安卓手机吗！", "p1") == (gid, f"gap-{gid}")
+    assert desk.written("能放洗碗机吗", "p1") is None  # same frame (compatibility), another question
+    assert desk.written("能用安卓手机吗", "p2") is None  # another product
