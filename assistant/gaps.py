@@ -11,6 +11,7 @@ would not be sure enough.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -19,6 +20,7 @@ from assistant.normalize import normalize
 from knowledge.gaps import GapStore, gap_key
 
 __all__ = ["GapDesk", "key_of", "wording_of"]
+log = logging.getLogger(__name__)
 
 # Reasons of hand-offs that are not knowledge gaps (prefixes of Answer.reason).
 _NOT_GAPS = ("intent '", "the question is too long", "the question has no Chinese", "the answer still breaks",
@@ -52,10 +54,14 @@ class GapDesk:
         return bool(getattr(answer, "handoff", False)) and not str(getattr(answer, "reason", "")).startswith(_NOT_GAPS)
 
     def observe(self, room_id: str | None, question: str, product_id: str | None, answer: Any) -> int | None:
-        """Record a handed-off question into its gap; returns the gap id (None when it is not a gap)."""
+        """Record a handed-off question into its gap; the gap id (None when not a gap or not recorded)."""
         if not self.is_gap(answer) or not question or not question.strip():
             return None
-        return self.gaps.record(room_id, question, key_of(question, product_id), product_id)
+        try:
+            return self.gaps.record(room_id, question, key_of(question, product_id), product_id)
+        except Exception:  # a gap not recorded must never cost the viewer the answer
+            log.exception("could not record a knowledge gap in room %s", room_id)
+            return None
 
     def written(self, question: str, product_id: str | None) -> tuple[int, str] | None:
         """The (gap id, FAQ document id) written for a gap one of whose wordings this question is, or None.
