@@ -116,3 +116,15 @@ def test_a_written_answer_is_preferred_for_its_wordings_and_products_only(tmp_pa
     assert desk.written("能用安卓手机吗！", "p1") == (gid, f"gap-{gid}")
     assert desk.written("能放洗碗机吗", "p1") is None  # same frame (compatibility), another question
     assert desk.written("能用安卓手机吗", "p2") is None  # another product
+
+
+def test_the_one_off_answer_route_records_its_handoffs_too(client: TestClient) -> None:
+    """POST /answer with a room: a hand-off joins that room's gaps; a chitchat hand-off (by intent) does not."""
+    question = "你们仓库在哪个城市呀"
+    r = client.post("/answer", json={"question": question, "room_id": "demo"}, headers=_h(BOT))
+    assert r.status_code == 200 and r.json()["handoff"], r.json()
+    r = client.post("/answer", json={"question": "哈哈哈", "room_id": "demo", "intent": "chitchat"}, headers=_h(BOT))
+    assert r.json()["handoff"]
+    samples = [s for g in client.get("/knowledge/gaps", params={"room_id": "demo"}, headers=_h(HOST)).json()
+               for s in g["samples"]]
+    assert question in samples and "哈哈哈" not in samples
