@@ -58,6 +58,8 @@ class ReturningBuyers:
             if not platform or not pid or not uid:
                 raise InvalidInputError(f"a link needs platform, platform_user_id and user_id: {dict(r)!r}"[:300])
             clean.append({"platform": platform, "platform_user_id": pid, "user_id": uid, "updated_at": now})
+        # one platform id named twice in a batch: the later line wins, as it would in two batches
+        clean = list({(c["platform"], c["platform_user_id"]): c for c in clean}.values())
         if not clean:
             return 0
         with self.store.engine.begin() as conn:

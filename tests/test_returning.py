@@ -66,3 +66,11 @@ def test_bad_links_and_forget(returning: ReturningBuyers) -> None:
     assert returning.forget("u1") == 1
     returning.set_enabled("r1", True)
     assert returning.observe("r1", [_Comment("douyin", "dy-9")]) == []
+
+
+def test_a_platform_id_twice_in_one_batch_keeps_the_later_link(returning: ReturningBuyers) -> None:
+    """Two lines for one platform id in one import: stored once, the later user id wins (no 5xx)."""
+    n = returning.link([{"platform": "douyin", "platform_user_id": "dy-7", "user_id": "u2"},
+                        {"platform": "douyin", "platform_user_id": "dy-7", "user_id": "u3"}])
+    assert n == 1
+    assert returning.shop_user("douyin", "dy-7") == "u3"

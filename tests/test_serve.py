@@ -18,10 +18,11 @@ from api.cli import app
 
 
 def test_help_lists_every_command_group() -> None:
-    """`cuecard` has exactly serve, demo and the four groups, and `--help` runs."""
+    """`cuecard` has exactly serve, demo, review and the six groups, and `--help` runs."""
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0
-    assert set(typer.main.get_command(app).commands) == {"serve", "demo", "intents", "kb", "products", "recsys"}
+    assert set(typer.main.get_command(app).commands) == {"serve", "demo", "review", "intents", "kb", "products", "recsys",
+                                                         "answers", "db"}
 
 
 
